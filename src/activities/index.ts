@@ -1,0 +1,28 @@
+/**
+ * All activities of the worker, built from the process's single chain client, Redis client
+ * and config. Workflows import only the type.
+ */
+import type { Redis } from 'ioredis';
+import type { ChainClient } from '../chain/rpc.js';
+import type { WorkerConfig } from '../config.js';
+import { createBatchActivities } from './batches.js';
+import { createChainActivities } from './chain.js';
+import { createRelayerActivities } from './relayer.js';
+
+export function createActivities(deps: { chain: ChainClient; redis: Redis; config: WorkerConfig }) {
+  const { chain, redis, config } = deps;
+  return {
+    ...createChainActivities({
+      chain,
+      redis,
+      protocolStateContract: config.protocolStateContract,
+      confirmations: config.confirmations,
+      logRangeBlocks: config.logRangeBlocks,
+      pollIntervalMs: config.pollIntervalMs,
+    }),
+    ...createBatchActivities({ chain, redis, batchSize: config.batchSize }),
+    ...createRelayerActivities({ redis, relayer: config.relayer }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

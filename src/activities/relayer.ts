@@ -1,0 +1,45 @@
+/**
+ * Relayer calls. The auth token comes from the worker's config, never from workflow history.
+ * Success is HTTP 200, as upstream. Network errors, timeouts, 408, 429 and 5xx are thrown as
+ * retryable (Temporal retries them with backoff); any other 4xx is the relayer refusing the
+ * request, which no retry can fix: non-retryable, with the relayer's answer in the message.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Redis } from 'ioredis';
+import * as keys from '../domain/keys.js';
+import { batchSizeBody } from '../domain/payloads.js';
+import type { BatchSubmissionInput } from '../domain/types.js';
+
+export interface RelayerActivityDeps {
+  redis: Redis;
+  relayer: { url: string; authToken: string; timeoutMs: number };
+}
+
+export const RELAYER_REJECTED = 'RelayerRejected';
+
+export function createRelayerActivities(deps: RelayerActivityDeps) {
+  async function post(path: string, body: string): Promise<void> {
+    const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(deps.relayer.timeoutMs)]);
+    const res = await fetch(`${deps.relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+    const answer = (await res.text()).slice(0, 1000);
+    if (res.status === 200) return;
+    const message = `relayer answered ${path} with HTTP ${res.status}: ${answer}`;
+    const retryable = res.status >= 500 || res.status === 408 || res.status === 429 || res.status < 400;
+    throw retryable ? ApplicationFailure.retryable(message, 'RelayerUnavailable') : ApplicationFailure.nonRetryable(message, RELAYER_REJECTED);
+  }
+
+  return {
+    /**
+     * `POST /submitBatchSize`, also for 0 batches. Once accepted it is not sent again for the
+     * epoch; the relayer's own effect (SET epoch_batch_size) is idempotent should a crash fall
+     * between its 200 and our guard.
+     */
+    async submitBatchSize(input: BatchSubmissionInput): Promise<{ sentNow: boolean }> {
+      const guard = keys.batchSizeSent(input.market.toLowerCase(), input.epochId);
+      if (await deps.redis.exists(guard)) return { sentNow: false };
+      await post('/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken));
+      await deps.redis.set(guard, String(input.batchCount), 'EX', keys.GUARD_TTL_SECONDS);
+      return { sentNow: true };
+    },
+  };
+}

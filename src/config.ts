@@ -1,0 +1,192 @@
+/**
+ * Configuration from the environment, with the upstream collector's variable names so that an
+ * operator can swap the Go service for seqflow. Everything is validated at start-up and every
+ * problem is reported at once, each naming its variable.
+ */
+import { getAddress, isAddress } from 'ethers';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export interface WorkerConfig {
+  temporal: TemporalConfig;
+  rpcNodes: string[];
+  protocolStateContract: string;
+  /** EIP-55 addresses, in the configured order, without duplicates. */
+  dataMarkets: string[];
+  redis: { host: string; port: number; db: number; password: string | undefined };
+  relayer: { url: string; authToken: string; timeoutMs: number };
+  batchSize: number;
+  /** Blocks a block must be behind the head before the follower scans it. */
+  confirmations: number;
+  /** Most blocks per eth_getLogs request. */
+  logRangeBlocks: number;
+  pollIntervalMs: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads variables, collecting problems instead of throwing at the first one. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) this.problems.push(`${name} is required`);
+    return value ?? '';
+  }
+
+  integer(name: string, opts: { fallback?: number; min: number; max?: number }): number {
+    const text = this.raw(name);
+    if (text === undefined) {
+      if (opts.fallback !== undefined) return opts.fallback;
+      this.problems.push(`${name} is required`);
+      return opts.min;
+    }
+    if (!/^-?[0-9]+$/.test(text)) {
+      this.problems.push(`${name} must be an integer, got ${JSON.stringify(text)}`);
+      return opts.min;
+    }
+    const value = Number(text);
+    if (value < opts.min || (opts.max !== undefined && value > opts.max)) {
+      const range = opts.max === undefined ? `at least ${opts.min}` : `between ${opts.min} and ${opts.max}`;
+      this.problems.push(`${name} must be ${range}, got ${text}`);
+    }
+    return value;
+  }
+
+  url(name: string, value: string | undefined = this.raw(name)): string {
+    if (value === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  /** A JSON array of strings; like upstream, surrounding double quotes of elements are trimmed. */
+  stringArray(name: string): string[] | undefined {
+    const text = this.raw(name);
+    if (text === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.problems.push(`${name} must be a JSON array of strings, got ${JSON.stringify(text)}`);
+      return [];
+    }
+    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) {
+      this.problems.push(`${name} must be a JSON array of strings`);
+      return [];
+    }
+    return parsed.map((v: string) => v.trim().replace(/^"+|"+$/g, '')).filter((v) => v !== '');
+  }
+
+  /** Any letter case is accepted (upstream demands EIP-55) and normalised to EIP-55. */
+  address(name: string, value: string | undefined = this.raw(name)): string {
+    if (value === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    if (!isAddress(value.toLowerCase())) {
+      this.problems.push(`${name} has an invalid address ${JSON.stringify(value)}`);
+      return '';
+    }
+    return getAddress(value.toLowerCase());
+  }
+}
+
+export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
+  const r = new EnvReader(env);
+  const config = readTemporal(r);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}
+
+function readTemporal(r: EnvReader): TemporalConfig {
+  return {
+    address: r.string('TEMPORAL_ADDRESS', 'localhost:7233'),
+    namespace: r.string('TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: r.string('TEMPORAL_TASK_QUEUE', 'seqflow'),
+  };
+}
+
+/** `DATA_MARKET_ADDRESSES`, needed by the worker and by the client's `start`. */
+export function loadDataMarkets(env: Env = process.env): string[] {
+  const r = new EnvReader(env);
+  const markets = readDataMarkets(r);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return markets;
+}
+
+function readDataMarkets(r: EnvReader): string[] {
+  const list = r.stringArray('DATA_MARKET_ADDRESSES');
+  if (list === undefined || list.length === 0) {
+    if (list !== undefined || !r.problems.some((p) => p.startsWith('DATA_MARKET_ADDRESSES'))) {
+      r.problems.push('DATA_MARKET_ADDRESSES is required: a non-empty JSON array of data market addresses');
+    }
+    return [];
+  }
+  return [...new Set(list.map((a) => r.address('DATA_MARKET_ADDRESSES', a)).filter((a) => a !== ''))];
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const r = new EnvReader(env);
+  let rpcNodes = r.stringArray('RPC_NODES') ?? [];
+  if (rpcNodes.length === 0) {
+    const single = r.raw('PROST_RPC_URL');
+    if (single === undefined) r.problems.push('RPC_NODES (a JSON array of URLs) or PROST_RPC_URL is required');
+    else rpcNodes = [single];
+  }
+  rpcNodes = rpcNodes.map((url) => r.url(r.raw('RPC_NODES') ? 'RPC_NODES' : 'PROST_RPC_URL', url));
+
+  const config: WorkerConfig = {
+    temporal: readTemporal(r),
+    rpcNodes,
+    protocolStateContract: r.address('PROTOCOL_STATE_CONTRACT'),
+    dataMarkets: readDataMarkets(r),
+    redis: {
+      host: r.string('REDIS_HOST'),
+      port: r.integer('REDIS_PORT', { min: 1, max: 65535 }),
+      db: r.integer('REDIS_DB', { fallback: 0, min: 0 }),
+      password: r.raw('REDIS_PASSWORD'),
+    },
+    relayer: {
+      url: r.url('TX_RELAYER_URL').replace(/\/+$/, ''),
+      authToken: r.string('TX_RELAYER_AUTH_WRITE_TOKEN'),
+      timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1 }) * 1000,
+    },
+    batchSize: r.integer('BATCH_SIZE', { min: 1 }),
+    confirmations: r.integer('CONFIRMATIONS', { fallback: 2, min: 0, max: 1000 }),
+    logRangeBlocks: r.integer('LOG_RANGE_BLOCKS', { fallback: 2000, min: 1, max: 100_000 }),
+    pollIntervalMs: r.integer('POLL_INTERVAL_MS', { fallback: 1000, min: 1 }),
+    logLevel: r.string('LOG_LEVEL', 'info'),
+  };
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(config.logLevel)) {
+    r.problems.push(`LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, got ${JSON.stringify(config.logLevel)}`);
+  }
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,40 @@
+/**
+ * Activity stubs with their timeouts and retry policies. Every effect is idempotent, so
+ * everything retries without limit: a Redis or relayer outage delays an epoch, never loses it.
+ * A relayer that refuses a request fails it as non-retryable (see activities/relayer.ts).
+ */
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+const retryForever: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
+/**
+ * How long one follower call waits for events before it returns its cursor to be recorded:
+ * also how stale the cursor in `status` can be. ~20 history events a minute when idle.
+ */
+export const FOLLOW_MAX_WAIT_MS = 30 * 1000;
+
+export const { followChain } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  // Pause and stop must not wait for the next heartbeat: an abandoned poll only re-reads
+  // blocks that the next one scans again, and its writes are idempotent.
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+});
+
+export const { getChainHead, loadMarketParams, resolveCurrentDay } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: retryForever,
+});
+
+export const { prepareBatches, pushBatchesToFinalizer } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: retryForever,
+});
+
+export const { submitBatchSize } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: retryForever,
+});

@@ -1,0 +1,2 @@
+export { marketWorkflow } from './market.js';
+export { batchPreparationWorkflow, batchSubmissionWorkflow } from './epoch.js';

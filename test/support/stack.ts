@@ -1,0 +1,86 @@
+/**
+ * The whole collector on real services, as the e2e tests use it: a Hardhat node with our test
+ * contracts, redis-server, the relayer stand-in, the Temporal dev server, and seqflow's own
+ * worker process (`src/worker.ts`) configured purely through its environment.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { deployTestContracts, startHardhatNode, type HardhatNode, type MarketParams, type TestChain } from './chain.js';
+import { spawnService, type ServiceProcess } from './process.js';
+import { startRedis, type RedisServer } from './redis.js';
+import { startRelayer, type RelayerStandIn } from './relayer.js';
+import { PROJECT_ROOT, connectTemporal, type TemporalServer } from './temporal.js';
+
+export const RELAYER_TOKEN = 'test-write-token';
+
+export interface Stack {
+  node: HardhatNode;
+  chain: TestChain;
+  redis: RedisServer;
+  relayer: RelayerStandIn;
+  temporal: TemporalServer;
+  taskQueue: string;
+  /** The worker's environment: exactly what an operator would set. */
+  env: NodeJS.ProcessEnv;
+  startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { markets: number; params?: Partial<MarketParams>; batchSize?: number; miningIntervalMs?: number }): Promise<Stack> {
+  const [node, redis, relayer, temporal] = await Promise.all([
+    startHardhatNode({ intervalMs: opts.miningIntervalMs ?? 500 }),
+    startRedis(),
+    startRelayer(RELAYER_TOKEN),
+    connectTemporal(),
+  ]);
+  const chain = await deployTestContracts(node.url, opts.markets, opts.params);
+  const taskQueue = `seqflow-test-${randomUUID()}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RPC_NODES: JSON.stringify([node.url]),
+    PROTOCOL_STATE_CONTRACT: chain.protocolStateAddress.toLowerCase(),
+    // Lower case on purpose: seqflow normalises to EIP-55 (upstream would ignore the market).
+    DATA_MARKET_ADDRESSES: JSON.stringify(chain.markets.map((m) => m.toLowerCase())),
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(redis.port),
+    REDIS_DB: '0',
+    TX_RELAYER_URL: relayer.url,
+    TX_RELAYER_AUTH_WRITE_TOKEN: RELAYER_TOKEN,
+    BATCH_SIZE: String(opts.batchSize ?? 2),
+    HTTP_TIMEOUT: '5',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    CONFIRMATIONS: '2',
+    POLL_INTERVAL_MS: '200',
+    LOG_LEVEL: 'info',
+  };
+  const workers: ServiceProcess[] = [];
+  return {
+    node,
+    chain,
+    redis,
+    relayer,
+    temporal,
+    taskQueue,
+    env,
+    async startWorker(extraEnv = {}) {
+      const worker = await spawnService({
+        name: 'worker',
+        command: process.execPath,
+        args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
+        cwd: PROJECT_ROOT,
+        env: { ...env, ...extraEnv },
+        ready: async (w) => w.log().includes('seqflow worker ready'),
+        readyTimeoutMs: 60_000,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop()));
+      await Promise.all([node.stop(), redis.stop(), relayer.stop(), temporal.stop()]);
+    },
+  };
+}
