@@ -104,12 +104,16 @@ class EnvReader {
     return parsed.map((v: string) => v.trim().replace(/^"+|"+$/g, '')).filter((v) => v !== '');
   }
 
-  /** Any letter case is accepted (upstream demands EIP-55) and normalised to EIP-55. */
-  address(name: string, value: string | undefined = this.raw(name)): string {
-    if (value === undefined) {
+  /**
+   * Any letter case is accepted (upstream demands EIP-55) and normalised to EIP-55; surrounding
+   * double quotes are trimmed, as upstream does.
+   */
+  address(name: string, raw: string | undefined = this.raw(name)): string {
+    if (raw === undefined) {
       this.problems.push(`${name} is required`);
       return '';
     }
+    const value = raw.replace(/^"+|"+$/g, '');
     if (!isAddress(value.toLowerCase())) {
       this.problems.push(`${name} has an invalid address ${JSON.stringify(value)}`);
       return '';
@@ -142,11 +146,11 @@ export function loadDataMarkets(env: Env = process.env): string[] {
 }
 
 function readDataMarkets(r: EnvReader): string[] {
+  const problemsBefore = r.problems.length;
   const list = r.stringArray('DATA_MARKET_ADDRESSES');
+  if (r.problems.length > problemsBefore) return [];
   if (list === undefined || list.length === 0) {
-    if (list !== undefined || !r.problems.some((p) => p.startsWith('DATA_MARKET_ADDRESSES'))) {
-      r.problems.push('DATA_MARKET_ADDRESSES is required: a non-empty JSON array of data market addresses');
-    }
+    r.problems.push('DATA_MARKET_ADDRESSES is required: a non-empty JSON array of data market addresses');
     return [];
   }
   return [...new Set(list.map((a) => r.address('DATA_MARKET_ADDRESSES', a)).filter((a) => a !== ''))];
@@ -154,13 +158,15 @@ function readDataMarkets(r: EnvReader): string[] {
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const r = new EnvReader(env);
+  let rpcSource = 'RPC_NODES';
   let rpcNodes = r.stringArray('RPC_NODES') ?? [];
   if (rpcNodes.length === 0) {
+    rpcSource = 'PROST_RPC_URL';
     const single = r.raw('PROST_RPC_URL');
     if (single === undefined) r.problems.push('RPC_NODES (a JSON array of URLs) or PROST_RPC_URL is required');
     else rpcNodes = [single];
   }
-  rpcNodes = rpcNodes.map((url) => r.url(r.raw('RPC_NODES') ? 'RPC_NODES' : 'PROST_RPC_URL', url));
+  rpcNodes = rpcNodes.map((url) => r.url(rpcSource, url));
 
   const config: WorkerConfig = {
     temporal: readTemporal(r),
@@ -176,7 +182,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     relayer: {
       url: r.url('TX_RELAYER_URL').replace(/\/+$/, ''),
       authToken: r.string('TX_RELAYER_AUTH_WRITE_TOKEN'),
-      timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1 }) * 1000,
+      timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1, max: 3600 }) * 1000,
     },
     batchSize: r.integer('BATCH_SIZE', { min: 1 }),
     confirmations: r.integer('CONFIRMATIONS', { fallback: 2, min: 0, max: 1000 }),

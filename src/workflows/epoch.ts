@@ -10,6 +10,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  rootCause,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -49,7 +50,7 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
     outcome = { status: 'batched', result };
     return result;
   } catch (err) {
-    outcome = { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    outcome = { status: 'failed', error: rootCause(err) ?? String(err) };
     throw err;
   } finally {
     await reportToMarket({ epochId: input.epochId, outcome });

@@ -27,7 +27,7 @@ export async function recordHistories(client: Client | undefined, scenario: stri
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const version = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  for (const market of markets) {
+  for (const [index, market] of markets.entries()) {
     for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'market/${market}'` })) {
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       const fixture: HistoryFixture = {
@@ -38,7 +38,8 @@ export async function recordHistories(client: Client | undefined, scenario: stri
         recordedWith: `seqflow ${version}`,
         history: JSON.parse(historyToJSON(history)),
       };
-      const name = `${wf.type}-${wf.workflowId.replace(/^market\/0x[0-9a-fA-F]{40}/, 'market').replace(/[^A-Za-z0-9]+/g, '-')}-${wf.runId.slice(0, 8)}.json`;
+      const role = wf.workflowId.replace(/^market\/0x[0-9a-fA-F]{40}/, `market${index + 1}`).replace(/[^A-Za-z0-9]+/g, '-');
+      const name = `${wf.type}-${role}-${wf.runId}.json`;
       fs.writeFileSync(path.join(dir, name), `${JSON.stringify(fixture, null, 1)}\n`);
     }
   }

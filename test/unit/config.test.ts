@@ -1,0 +1,413 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadDataMarkets, loadTemporalConfig, loadWorkerConfig, type WorkerConfig } from '../../src/config.js';
+
+// EIP-55 test vectors from the EIP itself: the expected checksum forms are independent of ethers.
+const PS_CHECKSUM = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+const DM1_CHECKSUM = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
+const DM2_CHECKSUM = '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB';
+
+type Env = Record<string, string | undefined>;
+
+/** A complete, valid environment: addresses in lower and upper case, a duplicate market. */
+function validEnv(): Env {
+  return {
+    RPC_NODES: JSON.stringify(['http://rpc1.example:8545', '"https://rpc2.example/path"']),
+    PROTOCOL_STATE_CONTRACT: PS_CHECKSUM.toLowerCase(),
+    DATA_MARKET_ADDRESSES: JSON.stringify([
+      DM1_CHECKSUM.toLowerCase(),
+      '0x' + DM2_CHECKSUM.slice(2).toUpperCase(),
+      DM1_CHECKSUM,
+    ]),
+    REDIS_HOST: 'redis.internal',
+    REDIS_PORT: '6380',
+    TX_RELAYER_URL: 'http://relayer.internal:8080/',
+    TX_RELAYER_AUTH_WRITE_TOKEN: 'write-token',
+    HTTP_TIMEOUT: '15',
+    BATCH_SIZE: '25',
+  };
+}
+
+const expectedConfig: WorkerConfig = {
+  temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'seqflow' },
+  rpcNodes: ['http://rpc1.example:8545', 'https://rpc2.example/path'],
+  protocolStateContract: PS_CHECKSUM,
+  dataMarkets: [DM1_CHECKSUM, DM2_CHECKSUM],
+  redis: { host: 'redis.internal', port: 6380, db: 0, password: undefined },
+  relayer: { url: 'http://relayer.internal:8080', authToken: 'write-token', timeoutMs: 15_000 },
+  batchSize: 25,
+  confirmations: 2,
+  logRangeBlocks: 2000,
+  pollIntervalMs: 1000,
+  logLevel: 'info',
+};
+
+/** Runs `load` and returns the problems of the ConfigError it must throw. */
+function problemsOf(load: () => unknown): string[] {
+  let error: unknown;
+  try {
+    load();
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+  assert.equal(error.name, 'ConfigError');
+  for (const problem of error.problems) assert.ok(error.message.includes(problem), `message lacks ${problem}`);
+  return error.problems;
+}
+
+const workerProblems = (env: Env) => problemsOf(() => loadWorkerConfig(env));
+
+function withEnv(changes: Env): Env {
+  const env = validEnv();
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+describe('loadWorkerConfig', () => {
+  test('a complete valid environment gives the exact config', () => {
+    assert.deepEqual(loadWorkerConfig(validEnv()), expectedConfig);
+  });
+
+  test('explicit optional values override the defaults', () => {
+    const config = loadWorkerConfig(
+      withEnv({
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        TEMPORAL_NAMESPACE: 'prod',
+        TEMPORAL_TASK_QUEUE: 'q1',
+        REDIS_DB: '3',
+        REDIS_PASSWORD: 'pw',
+        CONFIRMATIONS: '0',
+        LOG_RANGE_BLOCKS: '500',
+        POLL_INTERVAL_MS: '250',
+        LOG_LEVEL: 'debug',
+      }),
+    );
+    assert.deepEqual(config, {
+      ...expectedConfig,
+      temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'q1' },
+      redis: { host: 'redis.internal', port: 6380, db: 3, password: 'pw' },
+      confirmations: 0,
+      logRangeBlocks: 500,
+      pollIntervalMs: 250,
+      logLevel: 'debug',
+    });
+  });
+
+  test('addresses in upper-case hex are normalised to EIP-55', () => {
+    const config = loadWorkerConfig(withEnv({ PROTOCOL_STATE_CONTRACT: '0x' + PS_CHECKSUM.slice(2).toUpperCase() }));
+    assert.equal(config.protocolStateContract, PS_CHECKSUM);
+  });
+
+  test('duplicate markets in different cases are removed, first occurrence order kept', () => {
+    const config = loadWorkerConfig(
+      withEnv({ DATA_MARKET_ADDRESSES: JSON.stringify([DM2_CHECKSUM.toLowerCase(), DM1_CHECKSUM, DM2_CHECKSUM, DM1_CHECKSUM.toLowerCase()]) }),
+    );
+    assert.deepEqual(config.dataMarkets, [DM2_CHECKSUM, DM1_CHECKSUM]);
+  });
+
+  test('several trailing slashes of the relayer URL are removed', () => {
+    assert.equal(loadWorkerConfig(withEnv({ TX_RELAYER_URL: 'https://relayer.example/api//' })).relayer.url, 'https://relayer.example/api');
+  });
+
+  test('values are trimmed; a blank value counts as unset', () => {
+    const config = loadWorkerConfig(withEnv({ BATCH_SIZE: ' 7 ', REDIS_DB: '   ', LOG_LEVEL: '' }));
+    assert.equal(config.batchSize, 7);
+    assert.equal(config.redis.db, 0);
+    assert.equal(config.logLevel, 'info');
+  });
+
+  describe('RPC nodes', () => {
+    test('PROST_RPC_URL is the fallback when RPC_NODES is absent', () => {
+      assert.deepEqual(loadWorkerConfig(withEnv({ RPC_NODES: undefined, PROST_RPC_URL: 'https://prost.example' })).rpcNodes, [
+        'https://prost.example',
+      ]);
+    });
+
+    test('PROST_RPC_URL is the fallback when RPC_NODES is []', () => {
+      assert.deepEqual(loadWorkerConfig(withEnv({ RPC_NODES: '[]', PROST_RPC_URL: 'https://prost.example' })).rpcNodes, [
+        'https://prost.example',
+      ]);
+    });
+
+    test('RPC_NODES wins over PROST_RPC_URL', () => {
+      assert.deepEqual(loadWorkerConfig(withEnv({ PROST_RPC_URL: 'https://prost.example' })).rpcNodes, expectedConfig.rpcNodes);
+    });
+
+    test('surrounding double quotes of RPC_NODES elements are trimmed', () => {
+      const config = loadWorkerConfig(withEnv({ RPC_NODES: JSON.stringify(['"http://a.example"', '""https://b.example""', ' "http://c.example" ']) }));
+      assert.deepEqual(config.rpcNodes, ['http://a.example', 'https://b.example', 'http://c.example']);
+    });
+
+    test('neither RPC_NODES nor PROST_RPC_URL: one problem naming both', () => {
+      const problems = workerProblems(withEnv({ RPC_NODES: undefined }));
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /RPC_NODES/);
+      assert.match(problems[0]!, /PROST_RPC_URL/);
+    });
+
+    test('a non-http RPC_NODES URL is reported under RPC_NODES', () => {
+      const problems = workerProblems(withEnv({ RPC_NODES: JSON.stringify(['http://ok.example', 'ws://node.example']) }));
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^RPC_NODES .*ws:\/\/node\.example/);
+    });
+
+    test('a non-http PROST_RPC_URL is reported under PROST_RPC_URL', () => {
+      const problems = workerProblems(withEnv({ RPC_NODES: undefined, PROST_RPC_URL: 'ftp://prost.example' }));
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^PROST_RPC_URL .*ftp:\/\/prost\.example/);
+    });
+
+    test(
+      'a non-http PROST_RPC_URL is reported under PROST_RPC_URL even when RPC_NODES is []',
+      () => {
+        const problems = workerProblems(withEnv({ RPC_NODES: '[]', PROST_RPC_URL: 'ftp://prost.example' }));
+        assert.equal(problems.length, 1);
+        assert.match(problems[0]!, /^PROST_RPC_URL /);
+      },
+    );
+
+    test('RPC_NODES that is not JSON is reported', () => {
+      const problems = workerProblems(withEnv({ RPC_NODES: 'http://a.example' }));
+      assert.ok(problems.some((p) => p.startsWith('RPC_NODES must be a JSON array')), problems.join('; '));
+    });
+
+    test('an unparseable URL is reported', () => {
+      const problems = workerProblems(withEnv({ RPC_NODES: JSON.stringify(['not a url']) }));
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^RPC_NODES must be an http\(s\) URL/);
+    });
+  });
+
+  for (const name of ['BATCH_SIZE', 'HTTP_TIMEOUT', 'REDIS_PORT'] as const) {
+    describe(name, () => {
+      for (const [label, value] of [
+        ['missing', undefined],
+        ['"abc"', 'abc'],
+        ['"0"', '0'],
+        ['"-3"', '-3'],
+        ['"1.5"', '1.5'],
+      ] as const) {
+        test(`${label} is a ConfigError naming ${name}`, () => {
+          const problems = workerProblems(withEnv({ [name]: value }));
+          assert.equal(problems.length, 1, problems.join('; '));
+          assert.ok(problems[0]!.startsWith(`${name} `), problems[0]);
+        });
+      }
+    });
+  }
+
+  test('REDIS_PORT above 65535 is a problem; 65535 is fine', () => {
+    const problems = workerProblems(withEnv({ REDIS_PORT: '65536' }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^REDIS_PORT /);
+    assert.equal(loadWorkerConfig(withEnv({ REDIS_PORT: '65535' })).redis.port, 65535);
+  });
+
+  test('BATCH_SIZE 1 and HTTP_TIMEOUT 1 are the smallest valid values', () => {
+    const config = loadWorkerConfig(withEnv({ BATCH_SIZE: '1', HTTP_TIMEOUT: '1' }));
+    assert.equal(config.batchSize, 1);
+    assert.equal(config.relayer.timeoutMs, 1000);
+  });
+
+  for (const bad of ['0x123', 'not-an-address', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAedd', '5aaeb6053f3e94c9b9a09f33669435e7ef1beaed0']) {
+    test(`PROTOCOL_STATE_CONTRACT ${JSON.stringify(bad)} is a problem naming it`, () => {
+      const problems = workerProblems(withEnv({ PROTOCOL_STATE_CONTRACT: bad }));
+      assert.equal(problems.length, 1);
+      assert.ok(problems[0]!.startsWith('PROTOCOL_STATE_CONTRACT '), problems[0]);
+      assert.ok(problems[0]!.includes(bad), problems[0]);
+    });
+  }
+
+  test('PROTOCOL_STATE_CONTRACT missing is a problem naming it', () => {
+    const problems = workerProblems(withEnv({ PROTOCOL_STATE_CONTRACT: undefined }));
+    assert.deepEqual(problems, ['PROTOCOL_STATE_CONTRACT is required']);
+  });
+
+  test('an invalid DATA_MARKET_ADDRESSES entry is reported with its value', () => {
+    const problems = workerProblems(withEnv({ DATA_MARKET_ADDRESSES: JSON.stringify([DM1_CHECKSUM, '0xdeadbeef']) }));
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0]!.startsWith('DATA_MARKET_ADDRESSES '), problems[0]);
+    assert.ok(problems[0]!.includes('0xdeadbeef'), problems[0]);
+  });
+
+  test('two invalid DATA_MARKET_ADDRESSES entries are two problems', () => {
+    const problems = workerProblems(withEnv({ DATA_MARKET_ADDRESSES: JSON.stringify(['0x01', DM2_CHECKSUM, '0x02']) }));
+    assert.equal(problems.length, 2);
+    assert.ok(problems[0]!.includes('"0x01"') && problems[1]!.includes('"0x02"'), problems.join('; '));
+  });
+
+  for (const [label, value] of [
+    ['missing', undefined],
+    ['[]', '[]'],
+    ['a list of blanks', '["", "\\"\\""]'],
+  ] as const) {
+    test(`DATA_MARKET_ADDRESSES ${label} is one problem naming it`, () => {
+      const problems = workerProblems(withEnv({ DATA_MARKET_ADDRESSES: value }));
+      assert.equal(problems.length, 1, problems.join('; '));
+      assert.ok(problems[0]!.startsWith('DATA_MARKET_ADDRESSES '), problems[0]);
+    });
+  }
+
+  for (const [label, value] of [
+    ['not JSON', DM1_CHECKSUM],
+    ['a JSON object', '{"a":"b"}'],
+    ['a JSON array of numbers', '[1,2]'],
+  ] as const) {
+    test(`DATA_MARKET_ADDRESSES ${label} is reported as not a JSON array of strings`, () => {
+      const problems = workerProblems(withEnv({ DATA_MARKET_ADDRESSES: value }));
+      assert.ok(problems.length >= 1);
+      assert.ok(
+        problems.every((p) => p.startsWith('DATA_MARKET_ADDRESSES ')),
+        problems.join('; '),
+      );
+      assert.ok(
+        problems.some((p) => p.startsWith('DATA_MARKET_ADDRESSES must be a JSON array of strings')),
+        problems.join('; '),
+      );
+    });
+  }
+
+  test(
+    'DATA_MARKET_ADDRESSES not JSON is reported once, not also as "required"',
+    () => {
+      const problems = workerProblems(withEnv({ DATA_MARKET_ADDRESSES: 'not json' }));
+      assert.deepEqual(problems, ['DATA_MARKET_ADDRESSES must be a JSON array of strings, got "not json"']);
+    },
+  );
+
+  test('LOG_LEVEL invalid is a problem naming it', () => {
+    const problems = workerProblems(withEnv({ LOG_LEVEL: 'verbose' }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^LOG_LEVEL .*"verbose"/);
+  });
+
+  for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) {
+    test(`LOG_LEVEL ${level} is accepted`, () => {
+      assert.equal(loadWorkerConfig(withEnv({ LOG_LEVEL: level })).logLevel, level);
+    });
+  }
+
+  test('required strings: REDIS_HOST, TX_RELAYER_URL, TX_RELAYER_AUTH_WRITE_TOKEN', () => {
+    const problems = workerProblems(withEnv({ REDIS_HOST: undefined, TX_RELAYER_URL: undefined, TX_RELAYER_AUTH_WRITE_TOKEN: undefined }));
+    assert.deepEqual(
+      [...problems].sort(),
+      ['REDIS_HOST is required', 'TX_RELAYER_AUTH_WRITE_TOKEN is required', 'TX_RELAYER_URL is required'],
+    );
+  });
+
+  test('CONFIRMATIONS and LOG_RANGE_BLOCKS outside their ranges are problems', () => {
+    const problems = workerProblems(withEnv({ CONFIRMATIONS: '1001', LOG_RANGE_BLOCKS: '0', POLL_INTERVAL_MS: '0' }));
+    assert.equal(problems.length, 3);
+    assert.deepEqual(
+      problems.map((p) => p.split(' ')[0]).sort(),
+      ['CONFIRMATIONS', 'LOG_RANGE_BLOCKS', 'POLL_INTERVAL_MS'],
+    );
+  });
+
+  test('several problems at once are all reported in one ConfigError', () => {
+    const problems = workerProblems(
+      withEnv({
+        BATCH_SIZE: 'abc',
+        HTTP_TIMEOUT: undefined,
+        REDIS_PORT: '0',
+        PROTOCOL_STATE_CONTRACT: '0x123',
+        DATA_MARKET_ADDRESSES: '[]',
+        TX_RELAYER_URL: 'ftp://relayer',
+        LOG_LEVEL: 'loud',
+      }),
+    );
+    assert.equal(problems.length, 7, problems.join('\n'));
+    assert.deepEqual(
+      problems.map((p) => p.split(' ')[0]).sort(),
+      ['BATCH_SIZE', 'DATA_MARKET_ADDRESSES', 'HTTP_TIMEOUT', 'LOG_LEVEL', 'PROTOCOL_STATE_CONTRACT', 'REDIS_PORT', 'TX_RELAYER_URL'],
+    );
+  });
+
+  test('an empty environment reports every required variable', () => {
+    const problems = workerProblems({});
+    const named = new Set(problems.map((p) => p.split(' ')[0]));
+    for (const name of [
+      'RPC_NODES',
+      'PROTOCOL_STATE_CONTRACT',
+      'DATA_MARKET_ADDRESSES',
+      'REDIS_HOST',
+      'REDIS_PORT',
+      'TX_RELAYER_URL',
+      'TX_RELAYER_AUTH_WRITE_TOKEN',
+      'HTTP_TIMEOUT',
+      'BATCH_SIZE',
+    ]) {
+      assert.ok(named.has(name), `${name} not reported: ${problems.join('; ')}`);
+    }
+  });
+});
+
+describe('loadTemporalConfig', () => {
+  test('defaults', () => {
+    assert.deepEqual(loadTemporalConfig({}), { address: 'localhost:7233', namespace: 'default', taskQueue: 'seqflow' });
+  });
+
+  test('blank values count as unset', () => {
+    assert.deepEqual(loadTemporalConfig({ TEMPORAL_ADDRESS: '  ', TEMPORAL_NAMESPACE: '' }), {
+      address: 'localhost:7233',
+      namespace: 'default',
+      taskQueue: 'seqflow',
+    });
+  });
+
+  test('explicit values', () => {
+    assert.deepEqual(loadTemporalConfig({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'ns', TEMPORAL_TASK_QUEUE: 'tq' }), {
+      address: 'temporal:7233',
+      namespace: 'ns',
+      taskQueue: 'tq',
+    });
+  });
+
+  test('ignores the worker variables (no problems for a sparse env)', () => {
+    assert.deepEqual(loadTemporalConfig({ BATCH_SIZE: 'abc' }), { address: 'localhost:7233', namespace: 'default', taskQueue: 'seqflow' });
+  });
+});
+
+describe('loadDataMarkets', () => {
+  test('normalises to EIP-55 and removes duplicates', () => {
+    assert.deepEqual(
+      loadDataMarkets({ DATA_MARKET_ADDRESSES: JSON.stringify([DM2_CHECKSUM.toLowerCase(), '"' + DM1_CHECKSUM + '"', DM2_CHECKSUM]) }),
+      [DM2_CHECKSUM, DM1_CHECKSUM],
+    );
+  });
+
+  test('missing is a ConfigError naming DATA_MARKET_ADDRESSES', () => {
+    const problems = problemsOf(() => loadDataMarkets({}));
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0]!.startsWith('DATA_MARKET_ADDRESSES '), problems[0]);
+  });
+
+  test('[] is a ConfigError', () => {
+    const problems = problemsOf(() => loadDataMarkets({ DATA_MARKET_ADDRESSES: '[]' }));
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0]!.startsWith('DATA_MARKET_ADDRESSES '), problems[0]);
+  });
+
+  test('an invalid entry is a ConfigError with the entry', () => {
+    const problems = problemsOf(() => loadDataMarkets({ DATA_MARKET_ADDRESSES: '["0xzz"]' }));
+    assert.equal(problems.length, 1);
+    assert.ok(problems[0]!.includes('"0xzz"'), problems[0]);
+  });
+
+  test('does not need the other worker variables', () => {
+    assert.deepEqual(loadDataMarkets({ DATA_MARKET_ADDRESSES: JSON.stringify([DM1_CHECKSUM]) }), [DM1_CHECKSUM]);
+  });
+});
+
+test('HTTP_TIMEOUT above an hour is refused (a timer would overflow)', () => {
+  assert.throws(() => loadWorkerConfig({ ...validEnv(), HTTP_TIMEOUT: '99999999999999999999' }), /HTTP_TIMEOUT must be between 1 and 3600/);
+});
+
+test('PROTOCOL_STATE_CONTRACT in double quotes is accepted, as upstream trims them', () => {
+  const config = loadWorkerConfig({ ...validEnv(), PROTOCOL_STATE_CONTRACT: '"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"' });
+  assert.equal(config.protocolStateContract, '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed');
+});

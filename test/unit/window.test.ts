@@ -1,0 +1,52 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { msUntilWindowCloses, windowClosesAtMs } from '../../src/domain/window.js';
+
+// A fixed "now", 2023-11-14T22:13:20.250Z, with a sub-second part.
+const NOW_MS = 1_700_000_000_250;
+const NOW_SEC = 1_700_000_000;
+
+describe('msUntilWindowCloses', () => {
+  test('release a little in the past: the rest of the window remains', () => {
+    // Released 10 s (and 250 ms) ago, window 60 s: 49.75 s left.
+    assert.equal(msUntilWindowCloses(NOW_SEC - 10, 60, NOW_MS), 49_750);
+  });
+
+  test('release exactly now (whole second): the full window remains', () => {
+    assert.equal(msUntilWindowCloses(NOW_SEC, 30, NOW_SEC * 1000), 30_000);
+  });
+
+  test('release just before the window ends: 1 ms remains', () => {
+    // Opens at NOW_SEC - 20 s and closes 20 s later, at NOW_SEC * 1000; now is 1 ms before that.
+    assert.equal(msUntilWindowCloses(NOW_SEC - 20, 20, NOW_SEC * 1000 - 1), 1);
+  });
+
+  test('release exactly one window ago: 0', () => {
+    assert.equal(msUntilWindowCloses(NOW_SEC - 60, 60, NOW_SEC * 1000), 0);
+  });
+
+  test('release long ago (collector catching up): 0, never negative', () => {
+    assert.equal(msUntilWindowCloses(NOW_SEC - 86_400, 60, NOW_MS), 0);
+  });
+
+  test('chain clock ahead of ours: exactly the window length, never more', () => {
+    assert.equal(msUntilWindowCloses(NOW_SEC + 3600, 45, NOW_MS), 45_000);
+    assert.equal(msUntilWindowCloses(NOW_SEC + 1, 45, NOW_MS), 45_000);
+  });
+
+  test('window 0: 0, whatever the release time', () => {
+    assert.equal(msUntilWindowCloses(NOW_SEC, 0, NOW_SEC * 1000), 0);
+    assert.equal(msUntilWindowCloses(NOW_SEC - 5, 0, NOW_MS), 0);
+    assert.equal(msUntilWindowCloses(NOW_SEC + 5, 0, NOW_MS), 0);
+  });
+});
+
+describe('windowClosesAtMs', () => {
+  test('release timestamp in seconds plus the window', () => {
+    assert.equal(windowClosesAtMs(NOW_SEC - 10, 60, NOW_MS), (NOW_SEC + 50) * 1000);
+  });
+
+  test('a future release is clamped to now', () => {
+    assert.equal(windowClosesAtMs(NOW_SEC + 100, 60, NOW_MS), NOW_MS + 60_000);
+  });
+});
