@@ -26,12 +26,21 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { markets: number; params?: Partial<MarketParams>; batchSize?: number; miningIntervalMs?: number }): Promise<Stack> {
+export interface StackOptions {
+  markets: number;
+  params?: Partial<MarketParams>;
+  batchSize?: number;
+  miningIntervalMs?: number;
+  /** Start Temporal's Web UI on this port (when the stack starts its own dev server). */
+  temporalUiPort?: number;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
   const [node, redis, relayer, temporal] = await Promise.all([
     startHardhatNode({ intervalMs: opts.miningIntervalMs ?? 500 }),
     startRedis(),
     startRelayer(RELAYER_TOKEN),
-    connectTemporal(),
+    connectTemporal({ uiPort: opts.temporalUiPort }),
   ]);
   const chain = await deployTestContracts(node.url, opts.markets, opts.params);
   const taskQueue = `seqflow-test-${randomUUID()}`;

@@ -20,15 +20,16 @@ export interface TemporalServer {
 }
 
 /** Arguments for a dev server: SQLite in WAL mode without fsync, as Temporal's own CI runs it. */
-export function devServerArgs(port: number, dbFile: string, extra: string[] = []): string[] {
+function devServerArgs(port: number, dbFile: string, uiPort: number | undefined): string[] {
   return [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'warn',
+    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
+    ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     '--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF',
-    ...extra,
   ];
 }
 
-export async function connectTemporal(): Promise<TemporalServer> {
+/** Connects to the run's dev server, or starts one (with the Web UI on `uiPort` if given). */
+export async function connectTemporal(opts: { uiPort?: number } = {}): Promise<TemporalServer> {
   let address = process.env.SEQFLOW_TEST_TEMPORAL_ADDRESS;
   let stopServer = async () => {};
   if (!address) {
@@ -39,7 +40,7 @@ export async function connectTemporal(): Promise<TemporalServer> {
     const server = await spawnService({
       name: 'temporal',
       command: TEMPORAL_CLI,
-      args: devServerArgs(port, path.join(dir, 'temporal.sqlite')),
+      args: devServerArgs(port, path.join(dir, 'temporal.sqlite'), opts.uiPort),
       ready: async () => {
         const c = await Connection.connect({ address, connectTimeout: '1s' });
         await c.close();
