@@ -15,7 +15,7 @@ import type { PreparedBatches } from '../../src/domain/types.js';
 import { startHardhatNode, type HardhatNode } from '../support/chain.js';
 import { fileRawKey, fileSubmission, submissionKey } from '../support/dequeuer.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { runActivity, startActivity } from './mock-env.js';
+import { runActivity, startActivity } from '../support/activity-env.js';
 
 const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));
 const a = A.toLowerCase();

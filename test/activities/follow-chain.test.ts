@@ -6,11 +6,7 @@
  * Interval mining is switched off after the node starts, so that the chain only moves when a
  * test moves it: heads, safe heads and cursors below are exact, not "at least".
  *
- * Hardhat quirk: most blocks made by one `hardhat_mine` call are "reserved" blocks whose
- * `parentHash` is all zeros (Hardhat 2.29 / EDR), which no real chain does and which the
- * follower rightly takes for a broken hash chain. The chain client below fills such a
- * parentHash with the node's hash of the block before, i.e. what a real node would answer;
- * every other header passes through untouched, so real reorgs still show.
+ * Blocks made by `hardhat_mine` have zero parent hashes: see repairReservedParents.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -19,9 +15,9 @@ import { createChainActivities, REORG_REWIND_BLOCKS } from '../../src/activities
 import { ChainClient } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import type { ChainCursor, FollowChainResult, MarketEvent } from '../../src/domain/types.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
+import { deployTestContracts, repairReservedParents, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { runActivity, startActivity } from './mock-env.js';
+import { runActivity, startActivity } from '../support/activity-env.js';
 
 const CONFIRMATIONS = 2;
 const LOG_RANGE = 10_000;
@@ -35,6 +31,8 @@ let node: HardhatNode | undefined;
 let redis: RedisServer | undefined;
 let testChain: TestChain;
 let client: ChainClient;
+/** Zero parentHashes of Hardhat reserved blocks filled in (see repairReservedParents). */
+let repaired: { count(): number };
 let activities: ReturnType<typeof createChainActivities>;
 let narrow: ReturnType<typeof createChainActivities>;
 /** eth_getLogs requests made through `client`. */
@@ -49,23 +47,6 @@ const releasesA: Release[] = [];
 let releaseB: Release;
 let startCursor: ChainCursor;
 let caughtUp: FollowChainResult;
-
-const ZERO_HASH = '0x' + '00'.repeat(32);
-/** Zero parentHashes of Hardhat's reserved blocks filled in (see the file comment). */
-let repairedParents = 0;
-
-function repairReservedParents(chain: ChainClient): void {
-  const headersOf = chain.headersOf.bind(chain);
-  chain.headersOf = async (numbers) => {
-    const headers = await headersOf(numbers);
-    const hashes = new Map(headers.map((h) => [h.number, h.hash]));
-    const broken = headers.filter((h) => h.parentHash === ZERO_HASH && h.number > 0);
-    const unknown = broken.map((h) => h.number - 1).filter((n) => !hashes.has(n));
-    for (const h of unknown.length ? await headersOf(unknown) : []) hashes.set(h.number, h.hash);
-    repairedParents += broken.length;
-    return headers.map((h) => (h.parentHash === ZERO_HASH && h.number > 0 ? { ...h, parentHash: hashes.get(h.number - 1)! } : h));
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -87,7 +68,7 @@ before(async () => {
   await testChain.provider.send('evm_setIntervalMining', [0]);
   [A, B, C] = testChain.markets as [string, string, string];
   client = new ChainClient([node.url]);
-  repairReservedParents(client);
+  repaired = repairReservedParents(client);
   const logs = client.logs.bind(client);
   client.logs = (filter) => {
     logRequests++;
@@ -147,7 +128,7 @@ test(`catch-up over ${EMPTY_BLOCKS} blocks in eth_getLogs ranges returns exactly
   const blocks = cursor.nextBlock - startCursor.nextBlock;
   console.log(
     `followChain catch-up: ${blocks} blocks in ${ms.toFixed(0)} ms (${((blocks / ms) * 1000).toFixed(0)} blocks/s), ` +
-      `${calls} activity calls, ${logRequests} eth_getLogs requests (${repairedParents} zero parentHashes of reserved blocks filled in)`,
+      `${calls} activity calls, ${logRequests} eth_getLogs requests (${repaired.count()} zero parentHashes of reserved blocks filled in)`,
   );
 
   assert.deepEqual(brief(events), expected(releasesA));

@@ -13,7 +13,7 @@ import * as keys from '../../src/domain/keys.js';
 import { freePort } from '../support/process.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
-import { runActivity, startActivity } from './mock-env.js';
+import { runActivity, startActivity } from '../support/activity-env.js';
 
 const TOKEN = 'relayer-token-\u00e9"quoted"';
 const A = ethers.getAddress('0x' + '5e'.repeat(20));

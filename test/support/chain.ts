@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ethers } from 'ethers';
 import solc from 'solc';
+import type { ChainClient } from '../../src/chain/rpc.js';
 import { freePort, spawnService } from './process.js';
 
 const SUPPORT_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -243,4 +244,28 @@ async function sendAndWait(sent: Promise<ethers.ContractTransactionResponse>): P
   const receipt = await tx.wait();
   if (!receipt) throw new Error(`tx ${tx.hash} has no receipt`);
   return receipt;
+}
+
+const ZERO_HASH = `0x${'00'.repeat(32)}`;
+
+/**
+ * Hardhat quirk: most blocks made by one `hardhat_mine` call are "reserved" blocks whose
+ * `parentHash` is all zeros (Hardhat 2.29 / EDR), which no real chain does and which the
+ * follower rightly takes for a broken hash chain. This wraps `chain.headersOf` to fill such a
+ * parentHash with the node's hash of the block before, i.e. what a real node would answer;
+ * every other header passes through untouched, so real reorgs still show.
+ */
+export function repairReservedParents(chain: ChainClient): { count(): number } {
+  let repaired = 0;
+  const headersOf = chain.headersOf.bind(chain);
+  chain.headersOf = async (numbers) => {
+    const headers = await headersOf(numbers);
+    const hashes = new Map(headers.map((h) => [h.number, h.hash]));
+    const broken = headers.filter((h) => h.parentHash === ZERO_HASH && h.number > 0);
+    const unknown = broken.map((h) => h.number - 1).filter((n) => !hashes.has(n));
+    for (const h of unknown.length ? await headersOf(unknown) : []) hashes.set(h.number, h.hash);
+    repaired += broken.length;
+    return headers.map((h) => (h.parentHash === ZERO_HASH && h.number > 0 ? { ...h, parentHash: hashes.get(h.number - 1)! } : h));
+  };
+  return { count: () => repaired };
 }
