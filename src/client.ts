@@ -33,6 +33,7 @@ commands:
 Markets default to DATA_MARKET_ADDRESSES.`;
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 interface Row {
   market: string;
@@ -113,7 +114,8 @@ async function main(argv: string[]): Promise<Row[]> {
     options: { json: { type: 'boolean', default: false }, 'from-block': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, ...rest] = positionals;
-  if (values.help || !command) throw new UsageError(USAGE);
+  if (values.help) throw new HelpRequested(USAGE);
+  if (!command) throw new UsageError(USAGE);
   let fromBlock: number | undefined;
   if (values['from-block'] !== undefined) {
     fromBlock = Number(values['from-block']);
@@ -168,6 +170,10 @@ const argv = process.argv.slice(2);
 try {
   print(await main(argv), argv.includes('--json'));
 } catch (err) {
+  if (err instanceof HelpRequested) {
+    console.log(err.message);
+    process.exit(0);
+  }
   if (err instanceof UsageError) {
     console.error(err.message);
     process.exit(64);

@@ -40,7 +40,7 @@ async function run(config: WorkerConfig): Promise<void> {
       // Bounds the load on the RPC nodes and Redis; the follower needs one slot per market.
       maxConcurrentActivityTaskExecutions: 32,
       // Lets heartbeating activities see the cancellation and stop between two steps.
-      shutdownGraceTime: '5 seconds',
+      shutdownGraceTime: '3 seconds',
     });
     logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address }, 'seqflow worker ready');
     await worker.run();

@@ -8,18 +8,19 @@ import { after, before, test } from 'node:test';
 import { fileRawKey, fileSubmission, submissionKey } from '../support/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus } from '../support/epochs.js';
 import { seqflow, seqflowJson } from '../support/cli.js';
-import { waitFor } from '../support/process.js';
+import { waitFor, type ServiceProcess } from '../support/process.js';
 import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
 import { recordHistories } from '../support/histories.js';
 
 let stack: Stack;
+let worker: ServiceProcess;
 let A: string;
 let B: string;
 
 before(async () => {
   stack = await startStack({ markets: 2, params: { submissionWindow: 6 }, batchSize: 2 });
   [A, B] = stack.chain.markets as [string, string];
-  await stack.startWorker();
+  worker = await stack.startWorker();
 });
 
 after(async () => {
@@ -162,6 +163,9 @@ test('stop ends the market cleanly; start resumes at its cursor, so an epoch rel
 });
 
 test('the CLI explains bad input and an unreachable Temporal', async () => {
+  const help = await seqflow(['--help'], stack.env);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: seqflow <command>/);
   const bad = await seqflow(['status', 'not-an-address'], stack.env);
   assert.equal(bad.code, 64);
   assert.match(bad.stderr, /not a market address: not-an-address/);
@@ -170,4 +174,10 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   assert.match(unreachable.stderr, /cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\)/);
   const noMarkets = await seqflow(['start'], { ...stack.env, DATA_MARKET_ADDRESSES: '' });
   assert.match(noMarkets.stderr, /DATA_MARKET_ADDRESSES is required/);
+});
+
+test('SIGTERM shuts the worker down cleanly', async () => {
+  await worker.stop('SIGTERM');
+  assert.equal(await worker.exited, 0);
+  assert.match(worker.log(), /seqflow worker stopped/);
 });

@@ -27,7 +27,7 @@ export interface ServiceProcess {
   readonly pid: number;
   readonly logPath: string;
   log(): string;
-  /** Kills with `signal` and waits for the exit (SIGKILL after 5 s if it lingers). */
+  /** Kills with `signal` and waits for the exit (SIGKILL after 15 s if it lingers). */
   stop(signal?: NodeJS.Signals): Promise<void>;
   readonly exited: Promise<number | null>;
 }
@@ -75,7 +75,7 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProcess> 
       process.removeListener('exit', killOnExit);
       if (!done) {
         child.kill(signal);
-        const timer = setTimeout(() => !done && child.kill('SIGKILL'), 5000);
+        const timer = setTimeout(() => !done && child.kill('SIGKILL'), 15_000);
         await exited;
         clearTimeout(timer);
       }

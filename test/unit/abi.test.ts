@@ -73,7 +73,7 @@ describe('view selectors (neighbours.md §3.2)', () => {
   });
 });
 
-describe('src/chain/abi.ts against the real upstream ABI (/work/shared/data)', () => {
+describe('src/chain/abi.ts against the real upstream ABI (../shared/data)', () => {
   test('ProtocolState: every event has the same signature, indexed flags and topic hash', () => {
     const upstream = loadUpstreamAbi('ProtocolState.abi.json');
     let events = 0;
