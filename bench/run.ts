@@ -136,7 +136,8 @@ try {
       return original(...args);
     };
   }
-  const follower = createChainActivities({ chain: counted, redis: redis.client, protocolStateContract: testChain.protocolStateAddress, confirmations: 2, logRangeBlocks: 2000, pollIntervalMs: 100 });
+  const follower = createChainActivities({ chain: counted, redis: redis.client, protocolStateContract: testChain.protocolStateAddress, confirmations: 2, logRangeBlocks: 2000, pollIntervalMs: 100,
+    followSnapshotBatches: false, rewards: { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 } });
   let cursor: ChainCursor = { nextBlock: (await testChain.blockNumber()) + 1, parentHash: null };
   await testChain.releaseEpoch(market);
   await testChain.mine(BLOCKS);

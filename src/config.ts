@@ -33,6 +33,23 @@ export interface WorkerConfig {
   logRangeBlocks: number;
   pollIntervalMs: number;
   logLevel: string;
+  rewards: RewardSettings;
+  /** Push SnapshotBatchSubmitted details to `attestorQueue`. */
+  attestorQueuePushEnabled: boolean;
+}
+
+/** Reward bookkeeping settings; the workflows get them through an activity result. */
+export interface RewardSettings {
+  /** Slots per `/submitUpdateRewards` request. */
+  batchSize: number;
+  /** Periodic intra-day updates at epochs that are multiples of this. */
+  epochInterval: number;
+  /** Previous days the eligible-node catch-up checks. */
+  pastDaysBuffer: number;
+  /** Reward chunks in flight at once. */
+  concurrentUpdates: number;
+  /** Epochs of a new day before the previous day's final update. */
+  dayTransitionBufferEpochs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +101,15 @@ class EnvReader {
       this.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
     }
     return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if (/^(true|1)$/i.test(text)) return true;
+    if (/^(false|0)$/i.test(text)) return false;
+    this.problems.push(`${name} must be true or false, got ${JSON.stringify(text)}`);
+    return fallback;
   }
 
   /** A JSON array of strings; like upstream, surrounding double quotes of elements are trimmed. */
@@ -189,6 +215,14 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     logRangeBlocks: r.integer('LOG_RANGE_BLOCKS', { fallback: 2000, min: 1, max: 100_000 }),
     pollIntervalMs: r.integer('POLL_INTERVAL_MS', { fallback: 1000, min: 1 }),
     logLevel: r.string('LOG_LEVEL', 'info'),
+    rewards: {
+      batchSize: r.integer('REWARDS_UPDATE_BATCH_SIZE', { min: 1 }),
+      epochInterval: r.integer('REWARDS_UPDATE_EPOCH_INTERVAL', { min: 1 }),
+      pastDaysBuffer: r.integer('PAST_DAYS_BUFFER', { fallback: 5, min: 1, max: 365 }),
+      concurrentUpdates: r.integer('CONCURRENT_SUBMISSION_COUNT_UPDATES', { fallback: 10, min: 1, max: 100 }),
+      dayTransitionBufferEpochs: r.integer('DAY_TRANSITION_BUFFER_EPOCHS', { fallback: 5, min: 1, max: 10_000 }),
+    },
+    attestorQueuePushEnabled: r.boolean('ATTESTOR_QUEUE_PUSH_ENABLED', false),
   };
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(config.logLevel)) {
     r.problems.push(`LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, got ${JSON.stringify(config.logLevel)}`);

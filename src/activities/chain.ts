@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { protocolState, topics } from '../chain/abi.js';
 import type { BlockHeader, ChainClient, RawLog } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
+import type { RewardSettings } from '../config.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
 
 export interface ChainActivityDeps {
@@ -17,6 +18,9 @@ export interface ChainActivityDeps {
   confirmations: number;
   logRangeBlocks: number;
   pollIntervalMs: number;
+  /** Also follow SnapshotBatchSubmitted (only needed when the attestor queue is fed). */
+  followSnapshotBatches: boolean;
+  rewards: RewardSettings;
 }
 
 /**
@@ -42,18 +46,22 @@ export function createChainActivities(deps: ChainActivityDeps) {
     if (failed) throw failed[0];
   }
 
-  function decodeEpochReleased(logEntry: RawLog, header: BlockHeader): MarketEvent {
+  function decodeEvent(logEntry: RawLog, header: BlockHeader): MarketEvent {
     const parsed = protocolState.parseLog({ topics: logEntry.topics, data: logEntry.data });
-    if (!parsed || parsed.name !== 'EpochReleased') throw new Error(`not an EpochReleased log (topic ${logEntry.topics[0]})`);
-    return {
-      kind: 'EpochReleased',
-      epochId: (parsed.args.epochId as bigint).toString(),
-      blockNumber: logEntry.blockNumber,
-      blockHash: logEntry.blockHash,
-      blockTimestamp: header.timestamp,
-      logIndex: logEntry.logIndex,
-    };
+    const at = { blockNumber: logEntry.blockNumber, logIndex: logEntry.logIndex };
+    switch (parsed?.name) {
+      case 'EpochReleased':
+        return { kind: 'EpochReleased', epochId: (parsed.args.epochId as bigint).toString(), blockHash: logEntry.blockHash, blockTimestamp: header.timestamp, ...at };
+      case 'DayStartedEvent':
+        return { kind: 'DayStarted', dayId: (parsed.args.dayId as bigint).toString(), blockTimestamp: header.timestamp, ...at };
+      case 'SnapshotBatchSubmitted':
+        return { kind: 'SnapshotBatchSubmitted', epochId: (parsed.args.epochId as bigint).toString(), batchCid: parsed.args.batchCid as string, ...at };
+      default:
+        throw new Error(`unexpected log (topic ${logEntry.topics[0]})`);
+    }
   }
+
+  const followedTopics = [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])];
 
   /** Scans `cursor.nextBlock..to`: checks the hash chain, stores block hashes, decodes this market's events. */
   async function scanRange(market: string, cursor: ChainCursor, to: number): Promise<RangeScan> {
@@ -66,7 +74,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
     }
     const logs = await chain.logs({
       address: deps.protocolStateContract,
-      topics: [[topics.EpochReleased], zeroPadValue(market.toLowerCase(), 32)],
+      topics: [followedTopics, zeroPadValue(market.toLowerCase(), 32)],
       fromBlock: from,
       toBlock: to,
     });
@@ -82,7 +90,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
       // A log from another fork of this height: the chain moved under us, rescan.
       if (entry.removed || entry.blockHash !== header.hash) return { kind: 'reorg', atBlock: entry.blockNumber };
       try {
-        events.push(decodeEpochReleased(entry, header));
+        events.push(decodeEvent(entry, header));
       } catch (err) {
         skippedLogs++;
         log.warn('undecodable log skipped', { market, blockNumber: entry.blockNumber, logIndex: entry.logIndex, error: String(err) });
@@ -141,13 +149,56 @@ export function createChainActivities(deps: ChainActivityDeps) {
       return { head, safeHead: Math.max(0, head - deps.confirmations) };
     },
 
-    /** Reads the market's parameters from ProtocolState and caches them where upstream does. */
-    async loadMarketParams(market: string): Promise<MarketParams> {
-      const window = await chain.viewUint(deps.protocolStateContract, protocolState, 'snapshotSubmissionWindow', [market]);
-      const submissionWindowSeconds = Number(window);
-      if (!Number.isSafeInteger(submissionWindowSeconds)) throw new Error(`snapshotSubmissionWindow(${market}) = ${window} is out of range`);
-      await redis.hset(keys.submissionLimitTable, market, window);
-      return { submissionWindowSeconds };
+    /**
+     * Reads the market's parameters from ProtocolState and writes them where the neighbours read
+     * them (hash fields keyed by the EIP-55 address; EpochsInADay only when absent, as the cacher
+     * owns it). With `day`, also refreshes CurrentDayKey and LastKnownDayKey (see keys.ts).
+     */
+    async loadMarketParams(market: string, day?: string): Promise<MarketParams> {
+      const view = (fn: string) => chain.viewUint(deps.protocolStateContract, protocolState, fn, [market]);
+      const [window, daySize, quota, epochsInADay] = await Promise.all([
+        view('snapshotSubmissionWindow'),
+        view('DAY_SIZE'),
+        view('dailySnapshotQuota'),
+        view('epochsInADay'),
+      ]);
+      const asNumber = (name: string, value: string) => {
+        const n = Number(value);
+        if (!Number.isSafeInteger(n)) throw new Error(`${name}(${market}) = ${value} is out of range`);
+        return n;
+      };
+      const m = market.toLowerCase();
+      const pipeline = redis
+        .multi()
+        .hset(keys.submissionLimitTable, market, window)
+        .hset(keys.daySizeTable, market, daySize)
+        .hset(keys.dailySnapshotQuotaTable, market, quota)
+        .set(keys.epochsInADay(market), epochsInADay, 'NX');
+      if (day !== undefined) {
+        pipeline.set(keys.currentDay(m), day, 'EX', keys.CURRENT_DAY_TTL_SECONDS).set(keys.lastKnownDay(m), day, 'EX', keys.LAST_KNOWN_DAY_TTL_SECONDS);
+      }
+      const failed = (await pipeline.exec())?.find(([err]) => err);
+      if (failed) throw failed[0];
+      const { epochInterval, pastDaysBuffer, dayTransitionBufferEpochs } = deps.rewards;
+      return {
+        submissionWindowSeconds: asNumber('snapshotSubmissionWindow', window),
+        daySize: asNumber('DAY_SIZE', daySize),
+        dailySnapshotQuota: quota,
+        epochsInADay: asNumber('epochsInADay', epochsInADay),
+        rewards: { epochInterval, pastDaysBuffer, dayTransitionBufferEpochs },
+      };
+    },
+
+    /** The contract's dayCounter, at `block` if given (the day a catch-up resumes in). */
+    async readDayCounter(market: string, block?: number): Promise<string> {
+      try {
+        return await chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market], block);
+      } catch (err) {
+        if (block === undefined) throw err;
+        // A node without that block's state (not an archive node): the current day is the best we have.
+        log.warn('dayCounter not available at the cursor block; using the current one', { market, block, error: String(err) });
+        return chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market]);
+      }
     },
 
     /** `CurrentDayKey.<market>`, kept by the finalizer and the cacher; the contract's dayCounter on a miss. */

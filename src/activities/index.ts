@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
 import { createChainActivities } from './chain.js';
 import { createRelayerActivities } from './relayer.js';
+import { createRewardActivities } from './rewards.js';
 
 export function createActivities(deps: { chain: ChainClient; redis: Redis; config: WorkerConfig }) {
   const { chain, redis, config } = deps;
@@ -19,9 +20,12 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
       confirmations: config.confirmations,
       logRangeBlocks: config.logRangeBlocks,
       pollIntervalMs: config.pollIntervalMs,
+      followSnapshotBatches: config.attestorQueuePushEnabled,
+      rewards: config.rewards,
     }),
     ...createBatchActivities({ chain, redis, batchSize: config.batchSize }),
     ...createRelayerActivities({ redis, relayer: config.relayer }),
+    ...createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards }),
   };
 }
 

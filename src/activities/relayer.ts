@@ -12,22 +12,29 @@ import type { BatchSubmissionInput } from '../domain/types.js';
 
 export interface RelayerActivityDeps {
   redis: Redis;
-  relayer: { url: string; authToken: string; timeoutMs: number };
+  relayer: RelayerSettings;
 }
 
 export const RELAYER_REJECTED = 'RelayerRejected';
 
-export function createRelayerActivities(deps: RelayerActivityDeps) {
-  async function post(path: string, body: string): Promise<void> {
-    const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(deps.relayer.timeoutMs)]);
-    const res = await fetch(`${deps.relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
-    const answer = (await res.text()).slice(0, 1000);
-    if (res.status === 200) return;
-    const message = `relayer answered ${path} with HTTP ${res.status}: ${answer}`;
-    const retryable = res.status >= 500 || res.status === 408 || res.status === 429 || res.status < 400;
-    throw retryable ? ApplicationFailure.retryable(message, 'RelayerUnavailable') : ApplicationFailure.nonRetryable(message, RELAYER_REJECTED);
-  }
+export interface RelayerSettings {
+  url: string;
+  authToken: string;
+  timeoutMs: number;
+}
 
+/** POSTs `body` to the relayer from inside an activity: cancellable, bounded by HTTP_TIMEOUT. */
+export async function postToRelayer(relayer: RelayerSettings, path: string, body: string): Promise<void> {
+  const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(relayer.timeoutMs)]);
+  const res = await fetch(`${relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+  const answer = (await res.text()).slice(0, 1000);
+  if (res.status === 200) return;
+  const message = `relayer answered ${path} with HTTP ${res.status}: ${answer}`;
+  const retryable = res.status >= 500 || res.status === 408 || res.status === 429 || res.status < 400;
+  throw retryable ? ApplicationFailure.retryable(message, 'RelayerUnavailable') : ApplicationFailure.nonRetryable(message, RELAYER_REJECTED);
+}
+
+export function createRelayerActivities(deps: RelayerActivityDeps) {
   return {
     /**
      * `POST /submitBatchSize`, also for 0 batches. Once accepted it is not sent again for the
@@ -37,7 +44,7 @@ export function createRelayerActivities(deps: RelayerActivityDeps) {
     async submitBatchSize(input: BatchSubmissionInput): Promise<{ sentNow: boolean }> {
       const guard = keys.batchSizeSent(input.market.toLowerCase(), input.epochId);
       if (await deps.redis.exists(guard)) return { sentNow: false };
-      await post('/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken));
+      await postToRelayer(deps.relayer, '/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken));
       await deps.redis.set(guard, String(input.batchCount), 'EX', keys.GUARD_TTL_SECONDS);
       return { sentNow: true };
     },

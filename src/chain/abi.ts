@@ -18,6 +18,7 @@ export const protocolStateAbi = [
 export const dataMarketAbi = ['function eligibleNodesForDay(uint256 day) view returns (uint256)'] as const;
 
 export const protocolState = new Interface(protocolStateAbi);
+export const dataMarket = new Interface(dataMarketAbi);
 
 export const topics = {
   EpochReleased: protocolState.getEvent('EpochReleased')!.topicHash,

@@ -190,11 +190,11 @@ export class ChainClient {
     });
   }
 
-  /** eth_call of a view returning one uint256, as a canonical decimal string. */
-  viewUint(contract: string, iface: Interface, fn: string, args: readonly unknown[]): Promise<string> {
+  /** eth_call of a view returning one uint256, as a canonical decimal string; at `block` if given. */
+  viewUint(contract: string, iface: Interface, fn: string, args: readonly unknown[], block?: number): Promise<string> {
     return this.withFailover(async (p) => {
       const data = iface.encodeFunctionData(fn, args);
-      const answer: unknown = await p.send('eth_call', [{ to: contract, data }, 'latest']);
+      const answer: unknown = await p.send('eth_call', [{ to: contract, data }, block === undefined ? 'latest' : toHex(block)]);
       if (typeof answer !== 'string' || answer === '0x') throw new MalformedRpcAnswer(`${fn}: empty answer from ${contract} (no contract there?)`);
       const [value] = iface.decodeFunctionResult(fn, answer);
       return (value as bigint).toString();

@@ -7,7 +7,12 @@
  */
 
 export const finalizerQueue = 'finalizerQueue';
+export const attestorQueue = 'attestorQueue';
 export const submissionLimitTable = 'SubmissionLimitTable';
+export const daySizeTable = 'DaySizeTableKey';
+export const dailySnapshotQuotaTable = 'DailySnapshotQuotaTableKey';
+/** Written by the protocol-state-cacher; seqflow only reads it. */
+export const totalNodesCount = 'TotalNodesCount';
 
 export const blockHashByNumber = (blockNumber: number) => `BlockHashByNumberKey.${blockNumber}`;
 
@@ -15,6 +20,16 @@ export const snapshotCollector = (market: string, epochId: string, header: strin
   `SnapshotCollector.${market}.${epochId}.${header}`;
 
 export const currentDay = (market: string) => `CurrentDayKey.${market}`;
+export const lastKnownDay = (market: string) => `LastKnownDayKey.${market}`;
+export const epochsInADay = (checksumMarket: string) => `ProtocolState.${checksumMarket}.EpochsInADay`;
+
+/** Written by the finalizer: the slots that met the day's quota, and their eligible counts. */
+export const eligibleNodeByDay = (market: string, day: string) => `EligibleNodeByDayKey.${market}.${day}`;
+export const eligibleSlotSubmissions = (market: string, day: string, slotId: string) =>
+  `EligibleSlotSubmissionsKey.${market}.${day}.${slotId}`;
+
+/** Upstream's flag for a past day whose eligible-node count is 0 (alerted once a day). */
+export const zeroCount = (market: string, day: string) => `ZeroCountKey.${market}.${day}`;
 
 export const slotSubmissions = (market: string, day: string, slotId: string) =>
   `SlotSubmissionsKey.${market}.${day}.${slotId}`;
@@ -39,7 +54,24 @@ export const finalizerPushed = (market: string, epochId: string) =>
 export const batchSizeSent = (market: string, epochId: string) =>
   `seqflow:BatchSizeSent.${market}.${epochId}`;
 
+/** The chunks of one reward update, frozen at its first preparation: hash chunk index → JSON. */
+export const rewardUpdateChunks = (market: string, updateId: string) => `seqflow:RewardUpdate.${market}.${updateId}`;
+
+/** Set of the chunk indexes of a reward update the relayer accepted. */
+export const rewardChunksSent = (market: string, updateId: string) => `seqflow:RewardChunksSent.${market}.${updateId}`;
+
+/** Set of the batch CIDs of an epoch already pushed to the attestor queue. */
+export const attestorPushed = (market: string, epochId: string) => `seqflow:AttestorPushed.${market}.${epochId}`;
+
 export const BLOCK_HASH_TTL_SECONDS = 30 * 60;
+/**
+ * seqflow writes CurrentDayKey with this expiry whenever it learns the day (at start, on each
+ * EpochReleased and DayStartedEvent): never without an expiry, rewritten at once on a day change,
+ * and gone soon after seqflow stops, so that readers fall back to the contract's dayCounter.
+ */
+export const CURRENT_DAY_TTL_SECONDS = 10 * 60;
+export const LAST_KNOWN_DAY_TTL_SECONDS = 7 * 24 * 60 * 60;
+export const ZERO_COUNT_TTL_SECONDS = 24 * 60 * 60;
 export const BATCH_COUNT_TTL_SECONDS = 24 * 60 * 60;
 /**
  * Upstream keeps batch contents for 5 minutes and nobody reads them; seqflow pushes the

@@ -21,7 +21,23 @@ export interface EpochReleased {
   logIndex: number;
 }
 
-export type MarketEvent = EpochReleased;
+export interface DayStarted {
+  kind: 'DayStarted';
+  dayId: string;
+  blockNumber: number;
+  blockTimestamp: number;
+  logIndex: number;
+}
+
+export interface SnapshotBatchSubmitted {
+  kind: 'SnapshotBatchSubmitted';
+  epochId: string;
+  batchCid: string;
+  blockNumber: number;
+  logIndex: number;
+}
+
+export type MarketEvent = EpochReleased | DayStarted | SnapshotBatchSubmitted;
 
 export interface FollowChainInput {
   /** EIP-55 address of the data market. */
@@ -42,13 +58,41 @@ export interface FollowChainResult {
   skippedLogs: number;
 }
 
+/** The market's contract parameters, and the worker's reward settings the workflows act on. */
 export interface MarketParams {
   submissionWindowSeconds: number;
+  /** Present from the days-and-rewards version on (absent in older histories). */
+  daySize?: number;
+  dailySnapshotQuota?: string;
+  epochsInADay?: number;
+  rewards?: {
+    epochInterval: number;
+    pastDaysBuffer: number;
+    dayTransitionBufferEpochs: number;
+  };
+}
+
+export interface RewardUpdateInput {
+  market: string;
+  day: string;
+  /** final: the day's eligible slots and count; periodic: today's counts, eligibleNodes 0; pastDay: the count with empty arrays. */
+  kind: 'final' | 'periodic' | 'pastDay';
+}
+
+export interface PreparedRewardUpdate {
+  updateId: string;
+  chunkCount: number;
+  slotCount: number;
+  eligibleNodes: number;
+  /** CONCURRENT_SUBMISSION_COUNT_UPDATES of the worker. */
+  concurrency: number;
 }
 
 export interface BatchPreparationInput {
   market: string;
   epochId: string;
+  /** The day the epoch was released in; absent in histories from before day tracking. */
+  day?: string;
   releaseBlockNumber: number;
   releaseBlockTimestamp: number;
   submissionWindowSeconds: number;

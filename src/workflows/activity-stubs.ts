@@ -23,7 +23,8 @@ export const { followChain } = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
 
-export const { getChainHead, loadMarketParams, resolveCurrentDay } = proxyActivities<Activities>({
+export const { getChainHead, loadMarketParams, readDayCounter, resolveCurrentDay, findPastDaysToCatchUp, prepareRewardUpdate, pushAttestorMessages } =
+  proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: retryForever,
 });
@@ -34,7 +35,7 @@ export const { prepareBatches, pushBatchesToFinalizer } = proxyActivities<Activi
   retry: retryForever,
 });
 
-export const { submitBatchSize } = proxyActivities<Activities>({
+export const { submitBatchSize, sendRewardChunk } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: retryForever,
 });

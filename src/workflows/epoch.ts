@@ -26,7 +26,8 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
     // after downtime does not stretch the window.
     await sleep(msUntilWindowCloses(input.releaseBlockTimestamp, input.submissionWindowSeconds, Date.now()));
     const { head } = await getChainHead();
-    const day = await resolveCurrentDay(input.market);
+    // The day the epoch was released in; histories from before day tracking read it here.
+    const day = input.day ?? (await resolveCurrentDay(input.market));
     const prepared = await prepareBatches({
       market: input.market,
       epochId: input.epochId,

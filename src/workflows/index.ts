@@ -1,2 +1,3 @@
 export { marketWorkflow } from './market.js';
 export { batchPreparationWorkflow, batchSubmissionWorkflow } from './epoch.js';
+export { finalRewardsWorkflow, periodicRewardsWorkflow } from './rewards.js';

@@ -3,8 +3,18 @@
  * tested) as plain code. The workflow function feeds it chain results and child reports.
  */
 import { compareDecimal } from '../domain/decimal.js';
-import type { ChainCursor, FollowChainResult, MarketEvent } from '../domain/types.js';
-import type { EpochClosed, MarketState } from './definitions.js';
+import { epochsDurationMs } from '../domain/rewards.js';
+import type { ChainCursor, EpochReleased, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
+import type { DayTracking, EpochClosed, MarketState } from './definitions.js';
+
+/** What the market workflow starts after a follower result, in chain order. */
+export interface MarketPlan {
+  epochs: Array<{ event: EpochReleased; day: string }>;
+  /** Days whose final reward update is due. */
+  finalDays: string[];
+  periodic: Array<{ epochId: string; day: string; skipPreviousDay: boolean }>;
+  attestor: Array<{ epochId: string; batchCid: string }>;
+}
 
 export function initialMarketState(market: string): MarketState {
   return {
@@ -14,7 +24,7 @@ export function initialMarketState(market: string): MarketState {
     lastEpochId: null,
     openEpochs: [],
     paused: false,
-    stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0 },
+    stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0, periodicRewardUpdates: 0, finalRewardUpdates: 0 },
   };
 }
 
@@ -63,5 +73,80 @@ export class Market {
 
   private noteEpoch(epochId: string): void {
     if (this.state.lastEpochId === null || compareDecimal(epochId, this.state.lastEpochId) > 0) this.state.lastEpochId = epochId;
+  }
+
+  get days(): DayTracking | undefined {
+    return this.state.days;
+  }
+
+  /** The day found at start (dayCounter at the cursor): no transition is pending from it. */
+  startDay(day: string): void {
+    this.state.days = { day, dayStartedAtMs: null, epochsInDay: 0, finalPending: null };
+  }
+
+  /** The day after `events`, to write to Redis before acting on them. */
+  dayAfter(events: readonly MarketEvent[]): string {
+    let day = this.requireDays().day;
+    for (const e of events) if (e.kind === 'DayStarted' && compareDecimal(e.dayId, day) > 0) day = e.dayId;
+    return day;
+  }
+
+  /**
+   * Applies the events in chain order and says what to start: a batch preparation per new
+   * epoch (with the day it was released in), the previous day's final reward update once the
+   * new day has run `dayTransitionBufferEpochs` epochs or their time has passed, periodic
+   * updates at interval epochs, and attestor pushes.
+   */
+  plan(events: readonly MarketEvent[], params: MarketParams, nowMs: number): MarketPlan {
+    const days = this.requireDays();
+    const rewards = params.rewards;
+    const plan: MarketPlan = { epochs: [], finalDays: [], periodic: [], attestor: [] };
+    const finalDue = () => {
+      if (days.finalPending === null) return;
+      plan.finalDays.push(days.finalPending);
+      days.finalPending = null;
+    };
+    let latestEpoch = this.state.lastEpochId;
+    for (const event of events) {
+      if (event.kind === 'DayStarted') {
+        if (compareDecimal(event.dayId, days.day) <= 0) continue; // seen before (a rescan)
+        finalDue(); // two day changes in a row: the older day is due at once
+        Object.assign(days, { finalPending: days.day, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
+      } else if (event.kind === 'EpochReleased') {
+        plan.epochs.push({ event, day: days.day });
+        // A rescan or a duplicate release repeats an epoch: it does not advance the day.
+        if (latestEpoch !== null && compareDecimal(event.epochId, latestEpoch) <= 0) continue;
+        latestEpoch = event.epochId;
+        days.epochsInDay++;
+        if (rewards && days.epochsInDay > rewards.dayTransitionBufferEpochs) finalDue();
+        if (rewards && BigInt(event.epochId) % BigInt(rewards.epochInterval) === 0n) {
+          plan.periodic.push({ epochId: event.epochId, day: days.day, skipPreviousDay: days.finalPending !== null });
+        }
+      } else {
+        plan.attestor.push({ epochId: event.epochId, batchCid: event.batchCid });
+      }
+    }
+    // Epochs stopped coming: the final update goes out after the time the buffer epochs take.
+    const dueAt = this.finalDueAtMs(params);
+    if (dueAt !== null && nowMs >= dueAt) finalDue();
+    return plan;
+  }
+
+  /** When the pending final update is due by time alone; null if none is pending. */
+  finalDueAtMs(params: MarketParams): number | null {
+    const days = this.state.days;
+    if (!days || days.finalPending === null || days.dayStartedAtMs === null || !params.rewards || !params.daySize || !params.epochsInADay) return null;
+    return days.dayStartedAtMs + epochsDurationMs(params.rewards.dayTransitionBufferEpochs + 1, params.daySize, params.epochsInADay);
+  }
+
+  rewardUpdatesStarted(plan: MarketPlan): void {
+    const stats = this.state.stats;
+    stats.periodicRewardUpdates = (stats.periodicRewardUpdates ?? 0) + plan.periodic.length;
+    stats.finalRewardUpdates = (stats.finalRewardUpdates ?? 0) + plan.finalDays.length;
+  }
+
+  private requireDays(): DayTracking {
+    if (!this.state.days) throw new Error('market day not initialised');
+    return this.state.days;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * One long-lived workflow per data market: follows the chain through the long-poll activity
- * and starts a batch preparation child for every EpochReleased of the market.
+ * One long-lived workflow per data market: follows the chain through the long-poll activity,
+ * tracks the day, and starts the children: a batch preparation per EpochReleased, reward
+ * updates (periodic, and the previous day's final one), and pushes to the attestor queue.
  */
 import {
   CancellationScope,
@@ -11,17 +12,22 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EpochReleased, FollowChainResult, MarketParams } from '../domain/types.js';
-import { FOLLOW_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams } from './activity-stubs.js';
+import { FOLLOW_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams, pushAttestorMessages, readDayCounter } from './activity-stubs.js';
 import {
+  DAYS_AND_REWARDS_PATCH,
   batchPreparationWorkflowId,
   epochClosedSignal,
+  finalRewardsWorkflowId,
   pauseUpdate,
+  periodicRewardsWorkflowId,
+  refreshParamsSignal,
   resumeUpdate,
   statusQuery,
   stopUpdate,
@@ -29,12 +35,14 @@ import {
   type MarketWorkflowInput,
 } from './definitions.js';
 import { batchPreparationWorkflow } from './epoch.js';
-import { Market, initialMarketState } from './market-state.js';
+import { Market, initialMarketState, type MarketPlan } from './market-state.js';
+import { finalRewardsWorkflow, periodicRewardsWorkflow } from './rewards.js';
 
 export async function marketWorkflow(input: MarketWorkflowInput): Promise<MarketStatus> {
   const market = new Market(input.state ?? initialMarketState(input.market));
   let params: MarketParams | null = null;
   let stopping = false;
+  let refreshRequested = false;
   let poll: CancellationScope | undefined;
 
   const status = (): MarketStatus => ({ ...market.state, headLag: market.headLag(), params, stopping, runId: workflowInfo().runId });
@@ -54,26 +62,53 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
     return status();
   });
   setHandler(epochClosedSignal, (report) => market.epochClosed(report));
+  setHandler(refreshParamsSignal, () => {
+    refreshRequested = true;
+    poll?.cancel(); // re-read now, not when the long poll returns
+  });
 
-  params = await loadMarketParams(input.market);
-  if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
+  // Runs begun before day tracking replay without it; every new run tracks days.
+  const tracksDays = patched(DAYS_AND_REWARDS_PATCH);
+  if (tracksDays) {
+    if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
+    // The day at the cursor, so that a catch-up assigns past epochs their own days.
+    if (!market.days) market.startDay(await readDayCounter(input.market, Math.max(0, market.cursor.nextBlock - 1)));
+    params = await loadMarketParams(input.market, market.days!.day);
+  } else {
+    params = await loadMarketParams(input.market);
+    if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
+  }
 
   while (!stopping && !continueAsNewDue(input)) {
     await condition(() => !market.state.paused || stopping);
     if (stopping) break;
+    if (tracksDays && refreshRequested) {
+      refreshRequested = false;
+      params = await loadMarketParams(input.market, market.days!.day);
+    }
     let result: FollowChainResult;
     try {
       poll = new CancellationScope();
       const cursor = market.cursor;
-      result = await poll.run(() => followChain({ market: input.market, cursor, maxWaitMs: FOLLOW_MAX_WAIT_MS }));
+      // Come back in time for a final reward update that falls due without new events.
+      const dueAt = tracksDays ? market.finalDueAtMs(params) : null;
+      const maxWaitMs = dueAt === null ? FOLLOW_MAX_WAIT_MS : Math.min(FOLLOW_MAX_WAIT_MS, Math.max(1000, dueAt - Date.now()));
+      result = await poll.run(() => followChain({ market: input.market, cursor, maxWaitMs }));
     } catch (err) {
       if (isCancellation(err)) continue; // paused or stopping: the cursor stays where it was
       throw err;
     } finally {
       poll = undefined;
     }
-    const windowSeconds = params.submissionWindowSeconds;
-    await Promise.all(market.advance(result).map((event) => startBatchPreparation(market, event, windowSeconds)));
+    const events = market.advance(result);
+    if (!tracksDays) {
+      const windowSeconds = params.submissionWindowSeconds;
+      await Promise.all(events.filter((e) => e.kind === 'EpochReleased').map((e) => startBatchPreparation(market, e, windowSeconds)));
+      continue;
+    }
+    // Parameters are re-read before acting on events, so an on-chain change applies from the next epoch.
+    if (events.length > 0) params = await loadMarketParams(input.market, market.dayAfter(events));
+    await carryOut(market, market.plan(events, params, Date.now()), params);
   }
 
   await condition(allHandlersFinished);
@@ -86,32 +121,54 @@ function continueAsNewDue(input: MarketWorkflowInput): boolean {
   return info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength > input.continueAsNewAfterEvents);
 }
 
-/**
- * Starts the epoch's batch preparation under its business ID. A second release of an epoch
- * whose preparation runs or completed is refused by the server (reuse policy: only a failed
- * one may run again), so it can never produce a second set of batches.
- */
-async function startBatchPreparation(market: Market, event: EpochReleased, submissionWindowSeconds: number): Promise<void> {
-  const marketAddress = market.state.market;
+async function carryOut(market: Market, plan: MarketPlan, params: MarketParams): Promise<void> {
+  const m = market.state.market;
+  await Promise.all([
+    ...plan.epochs.map(({ event, day }) => startBatchPreparation(market, event, params.submissionWindowSeconds, day)),
+    ...plan.finalDays.map((day) => startOnce(finalRewardsWorkflow, finalRewardsWorkflowId(m, day), { market: m, day })),
+    ...plan.periodic.map(({ epochId, day, skipPreviousDay }) =>
+      startOnce(periodicRewardsWorkflow, periodicRewardsWorkflowId(m, epochId), { market: m, day, epochId, skipPreviousDay }),
+    ),
+  ]);
+  market.rewardUpdatesStarted(plan);
+  if (plan.attestor.length > 0) await pushAttestorMessages({ market: m, batches: plan.attestor });
+}
+
+/** Starts a child under its business ID; false if it runs or ran already (only a failed one may run again). */
+async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId: string, input: A): Promise<boolean> {
   try {
-    await startChild(batchPreparationWorkflow, {
-      workflowId: batchPreparationWorkflowId(marketAddress, event.epochId),
-      args: [
-        {
-          market: marketAddress,
-          epochId: event.epochId,
-          releaseBlockNumber: event.blockNumber,
-          releaseBlockTimestamp: event.blockTimestamp,
-          submissionWindowSeconds,
-        },
-      ],
-      // Children outlive this run: continue-as-new closes it, and batches must still go out.
+    await startChild(workflow, {
+      workflowId,
+      args: [input],
+      // Children outlive this run: continue-as-new closes it, and their effects must still happen.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     });
-    market.epochStarted(event.epochId);
+    return true;
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Starts the epoch's batch preparation under its business ID. A second release of an epoch
+ * whose preparation runs or completed is refused by the server, so it can never produce a
+ * second set of batches.
+ */
+async function startBatchPreparation(market: Market, event: EpochReleased, submissionWindowSeconds: number, day?: string): Promise<void> {
+  const marketAddress = market.state.market;
+  const started = await startOnce(batchPreparationWorkflow, batchPreparationWorkflowId(marketAddress, event.epochId), {
+    market: marketAddress,
+    epochId: event.epochId,
+    ...(day === undefined ? {} : { day }),
+    releaseBlockNumber: event.blockNumber,
+    releaseBlockTimestamp: event.blockTimestamp,
+    submissionWindowSeconds,
+  });
+  if (started) {
+    market.epochStarted(event.epochId);
+  } else {
     log.info('epoch released again: its batch preparation already exists', { market: marketAddress, epochId: event.epochId, blockNumber: event.blockNumber });
     market.duplicateRelease(event.epochId);
   }

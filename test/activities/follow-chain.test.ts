@@ -22,6 +22,7 @@ import { runActivity, startActivity } from '../support/activity-env.js';
 const CONFIRMATIONS = 2;
 const LOG_RANGE = 10_000;
 const POLL_MS = 100;
+const REWARDS = { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 };
 const SUBMISSION_WINDOW = 7;
 const EMPTY_BLOCKS = 100_000;
 /** logRangeBlocks of the second activity set, for the tests that rescan old blocks. */
@@ -58,7 +59,8 @@ function follow(market: string, cursor: ChainCursor, maxWaitMs: number) {
   return runActivity(activities.followChain, { market, cursor, maxWaitMs });
 }
 
-const brief = (events: readonly MarketEvent[]) => events.map((e) => ({ epochId: e.epochId, blockNumber: e.blockNumber, blockHash: e.blockHash }));
+const brief = (events: readonly MarketEvent[]) =>
+  events.map((e) => (e.kind === 'EpochReleased' ? { epochId: e.epochId, blockNumber: e.blockNumber, blockHash: e.blockHash } : e));
 const expected = (releases: readonly Release[]) =>
   releases.map((r) => ({ epochId: String(r.epochId), blockNumber: r.blockNumber, blockHash: r.blockHash }));
 
@@ -81,6 +83,8 @@ before(async () => {
     confirmations: CONFIRMATIONS,
     logRangeBlocks: LOG_RANGE,
     pollIntervalMs: POLL_MS,
+    followSnapshotBatches: true,
+    rewards: REWARDS,
   });
   narrow = createChainActivities({
     chain: client,
@@ -89,6 +93,8 @@ before(async () => {
     confirmations: CONFIRMATIONS,
     logRangeBlocks: NARROW_RANGE,
     pollIntervalMs: POLL_MS,
+    followSnapshotBatches: true,
+    rewards: REWARDS,
   });
 });
 
@@ -134,12 +140,14 @@ test(`catch-up over ${EMPTY_BLOCKS} blocks in eth_getLogs ranges returns exactly
   assert.deepEqual(brief(events), expected(releasesA));
   assert.ok(!events.some((e) => e.blockNumber === releaseB.blockNumber), "market B's epoch is not market A's event");
   for (const e of events) {
-    assert.equal(e.kind, 'EpochReleased');
+    assert.ok(e.kind === 'EpochReleased', `unexpected ${e.kind}`);
     assert.ok(Number.isSafeInteger(e.blockTimestamp) && e.blockTimestamp > 0, `blockTimestamp ${e.blockTimestamp}`);
     assert.ok(Number.isSafeInteger(e.logIndex) && e.logIndex >= 0);
   }
   const block = await testChain.provider.getBlock(last.blockNumber);
-  assert.equal(events.at(-1)!.blockTimestamp, block!.timestamp);
+  const lastEvent = events.at(-1)!;
+  assert.ok(lastEvent.kind === 'EpochReleased');
+  assert.equal(lastEvent.blockTimestamp, block!.timestamp);
 
   // Ranges, not blocks: ~100k blocks / 10k per range.
   assert.ok(logRequests >= Math.floor(EMPTY_BLOCKS / LOG_RANGE), `${logRequests} eth_getLogs requests`);
@@ -263,15 +271,44 @@ test("a cursor whose parentHash is not the chain's rewinds REORG_REWIND_BLOCKS a
   assert.deepEqual(result.cursor, await cursorAt(rewindTo + NARROW_RANGE));
 });
 
-test('loadMarketParams caches the window in SubmissionLimitTable under the checksum address', async () => {
+test('loadMarketParams reads the four parameters and writes them where the neighbours read them', async () => {
+  const r = redis!.client;
+  await r.del(keys.epochsInADay(A), keys.epochsInADay(B), keys.currentDay(A.toLowerCase()), keys.lastKnownDay(A.toLowerCase()));
   const params = await runActivity(activities.loadMarketParams, A);
-  assert.deepEqual(params, { submissionWindowSeconds: SUBMISSION_WINDOW });
-  assert.equal(await redis!.client.hget(keys.submissionLimitTable, A), String(SUBMISSION_WINDOW));
-  assert.equal(await redis!.client.hget(keys.submissionLimitTable, A.toLowerCase()), null);
+  assert.deepEqual(params, {
+    submissionWindowSeconds: SUBMISSION_WINDOW,
+    daySize: 864000000,
+    dailySnapshotQuota: '2',
+    epochsInADay: 720,
+    rewards: { epochInterval: 10, pastDaysBuffer: 5, dayTransitionBufferEpochs: 5 },
+  });
+  assert.equal(await r.hget(keys.submissionLimitTable, A), String(SUBMISSION_WINDOW));
+  assert.equal(await r.hget(keys.submissionLimitTable, A.toLowerCase()), null);
+  assert.equal(await r.hget(keys.daySizeTable, A), '864000000');
+  assert.equal(await r.hget(keys.dailySnapshotQuotaTable, A), '2');
+  assert.equal(await r.get(keys.epochsInADay(A)), '720');
+  // Without a day, the day keys are left alone.
+  assert.equal(await r.get(keys.currentDay(A.toLowerCase())), null);
 
   await (await testChain.protocolState.getFunction('setSnapshotSubmissionWindow')(B, 45)).wait();
-  assert.deepEqual(await runActivity(activities.loadMarketParams, B), { submissionWindowSeconds: 45 });
-  assert.deepEqual(await redis!.client.hgetall(keys.submissionLimitTable), { [A]: String(SUBMISSION_WINDOW), [B]: '45' });
+  await (await testChain.protocolState.getFunction('setEpochsInADay')(B, 96)).wait();
+  await r.set(keys.epochsInADay(B), '720'); // the cacher's value stands
+  assert.equal((await runActivity(activities.loadMarketParams, B, '7')).submissionWindowSeconds, 45);
+  assert.equal(await r.get(keys.epochsInADay(B)), '720');
+  assert.deepEqual(await r.hgetall(keys.submissionLimitTable), { [A]: String(SUBMISSION_WINDOW), [B]: '45' });
+  // With a day: CurrentDayKey always with an expiry, LastKnownDayKey too.
+  assert.equal(await r.get(keys.currentDay(B.toLowerCase())), '7');
+  const ttl = await r.ttl(keys.currentDay(B.toLowerCase()));
+  assert.ok(ttl > 0 && ttl <= keys.CURRENT_DAY_TTL_SECONDS, `CurrentDayKey TTL ${ttl}`);
+  assert.equal(await r.get(keys.lastKnownDay(B.toLowerCase())), '7');
+  assert.ok((await r.ttl(keys.lastKnownDay(B.toLowerCase()))) > 0);
+});
+
+test('readDayCounter reads the day at a past block', async () => {
+  const before = await testChain.blockNumber();
+  await (await testChain.protocolState.getFunction('setDayCounter')(C, 4)).wait();
+  assert.equal(await runActivity(activities.readDayCounter, C, before), '1');
+  assert.equal(await runActivity(activities.readDayCounter, C), '4');
 });
 
 test('resolveCurrentDay: CurrentDayKey.<lower market> when it holds a day, else the contract\'s dayCounter', async () => {

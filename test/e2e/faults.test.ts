@@ -120,7 +120,7 @@ test('continue-as-new in the middle of a run loses and doubles no epoch', async 
     return s.stats.epochsBatched === epochs.length ? s : undefined;
   });
   assert.notEqual(status.runId, firstRunId, 'the market continued as new');
-  assert.deepEqual(status.stats, { epochsStarted: 5, duplicateReleases: 0, epochsBatched: 5, epochsFailed: 0, reorgs: 0, skippedLogs: 0 });
+  assert.deepEqual(status.stats, { epochsStarted: 5, duplicateReleases: 0, epochsBatched: 5, epochsFailed: 0, reorgs: 0, skippedLogs: 0, periodicRewardUpdates: 0, finalRewardUpdates: 0 });
   assert.equal(status.lastEpochId, String(epochs.at(-1)));
   assert.deepEqual(status.openEpochs, []);
   for (const epochId of epochs) {

@@ -17,6 +17,8 @@ const goodEnv = {
   TX_RELAYER_AUTH_WRITE_TOKEN: 'token',
   BATCH_SIZE: '10',
   HTTP_TIMEOUT: '5',
+  REWARDS_UPDATE_BATCH_SIZE: '50',
+  REWARDS_UPDATE_EPOCH_INTERVAL: '10',
 };
 
 async function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {

@@ -26,12 +26,17 @@ before(async () => {
   bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 });
 
-test('fixtures cover every workflow type, a continue-as-new and a failed epoch', () => {
+test('fixtures cover every workflow type, a continue-as-new, a failed epoch, a day transition and both sides of a patch', () => {
   const types = new Set(fixtures.map((f) => f.fixture.workflowType));
-  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'marketWorkflow']);
+  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'finalRewardsWorkflow', 'marketWorkflow', 'periodicRewardsWorkflow']);
   const eventTypes = (f: HistoryFixture) => ((f.history as { events: Array<{ eventType: string }> }).events ?? []).map((e) => e.eventType);
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW')), 'a continue-as-new');
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED')), 'a failed epoch');
+  const markets = fixtures.filter((f) => f.fixture.workflowType === 'marketWorkflow');
+  const patchedRuns = markets.filter((f) => eventTypes(f.fixture).includes('EVENT_TYPE_MARKER_RECORDED'));
+  assert.ok(patchedRuns.length > 0, 'market runs recorded with the days-and-rewards patch');
+  assert.ok(patchedRuns.length < markets.length, 'market runs recorded before it, replayed on the old path');
+  assert.ok(fixtures.some((f) => f.fixture.workflowId.endsWith('/day/1/final-rewards')), 'a day transition');
 });
 
 for (const { file, fixture } of fixtures) {

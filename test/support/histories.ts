@@ -1,6 +1,6 @@
 /**
  * Replay fixtures. With SEQFLOW_RECORD_HISTORIES=1, an e2e file saves the history of every
- * workflow run its markets made into test/histories/<scenario>/, one JSON file per run with
+ * workflow run its markets made into test/histories/<scenario>@<version>/, one JSON file per run with
  * its workflow ID beside the history; test/replay.test.ts replays them all.
  */
 import fs from 'node:fs';
@@ -23,10 +23,11 @@ export interface HistoryFixture {
 
 export async function recordHistories(client: Client | undefined, scenario: string, markets: string[]): Promise<void> {
   if (!process.env.SEQFLOW_RECORD_HISTORIES || !client) return;
-  const dir = path.join(HISTORIES_DIR, scenario);
+  const version = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  // One folder per scenario and version: recording never overwrites an older version's fixtures.
+  const dir = path.join(HISTORIES_DIR, `${scenario}@${version}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const version = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   for (const [index, market] of markets.entries()) {
     for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'market/${market}'` })) {
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();

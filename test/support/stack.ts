@@ -58,6 +58,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     TX_RELAYER_AUTH_WRITE_TOKEN: RELAYER_TOKEN,
     BATCH_SIZE: String(opts.batchSize ?? 2),
     HTTP_TIMEOUT: '5',
+    REWARDS_UPDATE_BATCH_SIZE: '50',
+    REWARDS_UPDATE_EPOCH_INTERVAL: '1000000',
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: taskQueue,

@@ -25,6 +25,8 @@ function validEnv(): Env {
     TX_RELAYER_AUTH_WRITE_TOKEN: 'write-token',
     HTTP_TIMEOUT: '15',
     BATCH_SIZE: '25',
+    REWARDS_UPDATE_BATCH_SIZE: '50',
+    REWARDS_UPDATE_EPOCH_INTERVAL: '10',
   };
 }
 
@@ -40,6 +42,8 @@ const expectedConfig: WorkerConfig = {
   logRangeBlocks: 2000,
   pollIntervalMs: 1000,
   logLevel: 'info',
+  rewards: { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 },
+  attestorQueuePushEnabled: false,
 };
 
 /** Runs `load` and returns the problems of the ConfigError it must throw. */
@@ -410,4 +414,37 @@ test('HTTP_TIMEOUT above an hour is refused (a timer would overflow)', () => {
 test('PROTOCOL_STATE_CONTRACT in double quotes is accepted, as upstream trims them', () => {
   const config = loadWorkerConfig({ ...validEnv(), PROTOCOL_STATE_CONTRACT: '"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"' });
   assert.equal(config.protocolStateContract, '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed');
+});
+
+describe('reward settings', () => {
+  test('explicit values are read', () => {
+    const config = loadWorkerConfig({
+      ...validEnv(),
+      PAST_DAYS_BUFFER: '3',
+      CONCURRENT_SUBMISSION_COUNT_UPDATES: '4',
+      DAY_TRANSITION_BUFFER_EPOCHS: '2',
+      ATTESTOR_QUEUE_PUSH_ENABLED: 'true',
+    });
+    assert.deepEqual(config.rewards, { batchSize: 50, epochInterval: 10, pastDaysBuffer: 3, concurrentUpdates: 4, dayTransitionBufferEpochs: 2 });
+    assert.equal(config.attestorQueuePushEnabled, true);
+  });
+
+  for (const name of ['REWARDS_UPDATE_BATCH_SIZE', 'REWARDS_UPDATE_EPOCH_INTERVAL', 'PAST_DAYS_BUFFER', 'CONCURRENT_SUBMISSION_COUNT_UPDATES', 'DAY_TRANSITION_BUFFER_EPOCHS']) {
+    test(`${name} of 0 or below is a clear error, not a panic`, () => {
+      for (const value of ['0', '-2']) assert.deepEqual(workerProblems({ ...validEnv(), [name]: value }).map((p) => p.split(' ')[0]), [name]);
+    });
+  }
+
+  test('the two upstream-required reward variables are required', () => {
+    assert.deepEqual(workerProblems({ ...validEnv(), REWARDS_UPDATE_BATCH_SIZE: undefined, REWARDS_UPDATE_EPOCH_INTERVAL: undefined }), [
+      'REWARDS_UPDATE_BATCH_SIZE is required',
+      'REWARDS_UPDATE_EPOCH_INTERVAL is required',
+    ]);
+  });
+
+  test('ATTESTOR_QUEUE_PUSH_ENABLED accepts true/false/1/0 and names itself otherwise', () => {
+    assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'FALSE' }).attestorQueuePushEnabled, false);
+    assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: '1' }).attestorQueuePushEnabled, true);
+    assert.deepEqual(workerProblems({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'yes' }), ['ATTESTOR_QUEUE_PUSH_ENABLED must be true or false, got "yes"']);
+  });
 });

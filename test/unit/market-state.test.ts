@@ -38,7 +38,7 @@ describe('initialMarketState', () => {
       lastEpochId: null,
       openEpochs: [],
       paused: false,
-      stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0 },
+      stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0, periodicRewardUpdates: 0, finalRewardUpdates: 0 },
     });
   });
 
