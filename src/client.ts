@@ -25,7 +25,7 @@ const USAGE = `usage: seqflow <command> [--json] [market ...]
 commands:
   start [--from-block N]  start a market workflow for each market (a running one is left as it is;
                           a stopped one resumes from where it stopped)
-  status                  cursor, head lag, last epoch and open epochs of each market
+  status                  cursor, head lag, day, last epoch and open epochs of each market
   list                    every market workflow known to Temporal
   pause | resume          stop or restart following the chain (open epochs still complete)
   stop                    end the market workflow cleanly
@@ -88,6 +88,7 @@ function summarize(status: MarketStatus): Record<string, unknown> {
     nextBlock: status.cursor?.nextBlock ?? null,
     head: status.head,
     headLag: status.headLag,
+    day: status.days?.day ?? null,
     lastEpochId: status.lastEpochId,
     openEpochs: status.openEpochs,
     ...status.stats,

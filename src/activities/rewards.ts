@@ -83,7 +83,7 @@ export function createRewardActivities(deps: RewardActivityDeps) {
   async function totalNodes(): Promise<number> {
     const value = await redis.get(keys.totalNodesCount);
     const total = Number(value);
-    if (value === null || !Number.isSafeInteger(total) || total < 0) {
+    if (value === null || !isCanonicalDecimal(value) || !Number.isSafeInteger(total)) {
       throw ApplicationFailure.nonRetryable(`${keys.totalNodesCount} is ${JSON.stringify(value)}: the protocol-state-cacher has not written it`, 'TotalNodesCountMissing');
     }
     return total;

@@ -102,7 +102,7 @@ export class Market {
     const rewards = params.rewards;
     const plan: MarketPlan = { epochs: [], finalDays: [], periodic: [], attestor: [] };
     const finalDue = () => {
-      if (days.finalPending === null) return;
+      if (days.finalPending === null || !rewards) return;
       plan.finalDays.push(days.finalPending);
       days.finalPending = null;
     };
@@ -111,7 +111,7 @@ export class Market {
       if (event.kind === 'DayStarted') {
         if (compareDecimal(event.dayId, days.day) <= 0) continue; // seen before (a rescan)
         finalDue(); // two day changes in a row: the older day is due at once
-        Object.assign(days, { finalPending: days.day, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
+        Object.assign(days, { finalPending: rewards ? days.day : null, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
       } else if (event.kind === 'EpochReleased') {
         plan.epochs.push({ event, day: days.day });
         // A rescan or a duplicate release repeats an epoch: it does not advance the day.
@@ -120,7 +120,10 @@ export class Market {
         days.epochsInDay++;
         if (rewards && days.epochsInDay > rewards.dayTransitionBufferEpochs) finalDue();
         if (rewards && BigInt(event.epochId) % BigInt(rewards.epochInterval) === 0n) {
-          plan.periodic.push({ epochId: event.epochId, day: days.day, skipPreviousDay: days.finalPending !== null });
+          // The previous day is left to its final update while that is pending or just started.
+          const previousDay = (BigInt(days.day) - 1n).toString();
+          const skipPreviousDay = days.finalPending !== null || plan.finalDays.includes(previousDay);
+          plan.periodic.push({ epochId: event.epochId, day: days.day, skipPreviousDay });
         }
       } else {
         plan.attestor.push({ epochId: event.epochId, batchCid: event.batchCid });

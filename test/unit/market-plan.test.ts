@@ -362,7 +362,7 @@ describe('plan: params without rewards (older histories)', () => {
 
   // src/workflows/market-state.ts plan(): the DayStarted branch calls finalDue() whether or not
   // params.rewards is set, so [DayStarted 6, 7, 8] from day 5 plans finalDays ['5', '6'].
-  test('not even when two days start in a row', { todo: 'src bug: DayStarted plans the older day\'s final without params.rewards' }, () => {
+  test('not even when two days start in a row', () => {
     const market = marketAt('5');
     const plan = market.plan([dayStarted('6'), dayStarted('7'), dayStarted('8')], OLD_PARAMS, 1000);
     assert.deepEqual(plan.finalDays, []);
@@ -434,5 +434,17 @@ describe('JSON safety', () => {
     assert.deepEqual(restored.plan(next, PARAMS, 2000), market.plan(next, PARAMS, 2000));
     assert.deepEqual(restored.state, market.state);
     assert.deepEqual(JSON.parse(JSON.stringify(market.state)), market.state);
+  });
+});
+
+describe('periodic update on the epoch that starts the previous day\'s final update', () => {
+  test('leaves the previous day to that final update (no past-day catch-up for it)', () => {
+    const { step } = driven('5');
+    step([epoch('6')], 0);
+    // Day 6 starts at epoch 7; its third epoch (9) starts day 5's final and is also periodic.
+    step([dayStarted('6'), epoch('7'), epoch('8')], 1000);
+    const plan = step([epoch('9')], 2000);
+    assert.deepEqual(plan.finalDays, ['5']);
+    assert.deepEqual(plan.periodic, [{ epochId: '9', day: '6', skipPreviousDay: true }]);
   });
 });
