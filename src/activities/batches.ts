@@ -107,7 +107,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         const batches = await redis.mget(ids.map((id) => keys.batchSubmissions(market, input.epochId, id)));
         const messages = ids.flatMap((batchId, i) => {
           const json = batches[i];
-          return json ? [{ batchId, message: finalizerMessage(input.market, input.epochId, batchId, json) }] : [];
+          return json ? [{ member: String(batchId), message: finalizerMessage(input.market, input.epochId, batchId, json) }] : [];
         });
         if (messages.length < ids.length) {
           // Expired batches can only be ones already pushed, unless the epoch sat for a day.
@@ -115,7 +115,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
           const lost = ids.filter((id, i) => !batches[i] && !pushed.has(String(id)));
           if (lost.length) throw ApplicationFailure.nonRetryable(`batches ${lost.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
         }
-        pushedNow += await scripts.pushOncePerBatch(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, messages);
+        pushedNow += await scripts.pushOncePerMember(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, messages);
         Context.current().heartbeat(first);
       }
       return { pushedNow };

@@ -22,11 +22,11 @@ return false
 `;
 
 /**
- * KEYS: the set of pushed BatchIDs, the finalizer queue. ARGV: guard TTL, then pairs of
- * (BatchID, message) in BatchID order. Each message is LPUSHed only if its BatchID was not
- * in the set. Returns how many were pushed now.
+ * KEYS: a guard set, a queue. ARGV: guard TTL, then pairs of (member, message) in push order.
+ * Each message is LPUSHed only if its member was not yet in the guard set, and the member is
+ * added in the same atomic step. Returns how many were pushed now.
  */
-const pushOncePerBatch = `
+const pushOncePerMember = `
 local pushed = 0
 for i = 2, #ARGV, 2 do
   if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
@@ -67,9 +67,10 @@ export function createRedisScripts(redis: Redis) {
       return (await redis.eval(storeEpochBatches, keys.length, ...keys, ...args)) as string | null;
     },
 
-    async pushOncePerBatch(pushedSetKey: string, queueKey: string, ttlSeconds: number, messages: Array<{ batchId: number; message: string }>): Promise<number> {
-      const args = messages.flatMap((m) => [String(m.batchId), m.message]);
-      return (await redis.eval(pushOncePerBatch, 2, pushedSetKey, queueKey, ttlSeconds, ...args)) as number;
+    /** LPUSHes each message unless its member (a BatchID, a batch CID) is in the guard set already. */
+    async pushOncePerMember(guardSetKey: string, queueKey: string, ttlSeconds: number, messages: Array<{ member: string; message: string }>): Promise<number> {
+      const args = messages.flatMap((m) => [m.member, m.message]);
+      return (await redis.eval(pushOncePerMember, 2, guardSetKey, queueKey, ttlSeconds, ...args)) as number;
     },
   };
 }

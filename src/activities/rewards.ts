@@ -12,6 +12,7 @@ import { isCanonicalDecimal } from '../domain/decimal.js';
 import * as keys from '../domain/keys.js';
 import { chunkRewards, pastDays, updateRewardsBody, type RewardChunk } from '../domain/rewards.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
+import { createRedisScripts } from './redis-scripts.js';
 import { postToRelayer, type RelayerSettings } from './relayer.js';
 
 export interface RewardActivityDeps {
@@ -33,19 +34,6 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return ARGV[2]
 `;
 
-/** Pushes each (batch CID, message) of an epoch to the attestor queue once; the guard lives 7 days. */
-const pushAttestorOnce = `
-local pushed = 0
-for i = 1, #ARGV, 2 do
-  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
-    pushed = pushed + 1
-  end
-end
-redis.call('EXPIRE', KEYS[1], 604800)
-return pushed
-`;
-
 interface UpdateMeta {
   slotCount: number;
   eligibleNodes: number;
@@ -54,6 +42,7 @@ interface UpdateMeta {
 
 export function createRewardActivities(deps: RewardActivityDeps) {
   const { redis } = deps;
+  const scripts = createRedisScripts(redis);
 
   const updateIdOf = (input: RewardUpdateInput & { epochId?: string }) => (input.kind === 'periodic' ? `periodic.${input.epochId}` : `${input.kind}.${input.day}`);
 
@@ -161,7 +150,7 @@ export function createRewardActivities(deps: RewardActivityDeps) {
       for (const { epochId, batchCid } of input.batches) {
         if (!isCanonicalDecimal(epochId)) throw ApplicationFailure.nonRetryable(`epoch id ${JSON.stringify(epochId)} is not a number`, 'MalformedEvent');
         const message = `{"DataMarketAddress":${JSON.stringify(input.market)},"BatchCID":${JSON.stringify(batchCid)},"EpochID":${epochId}}`;
-        pushedNow += (await redis.eval(pushAttestorOnce, 2, keys.attestorPushed(market, epochId), keys.attestorQueue, batchCid, message)) as number;
+        pushedNow += await scripts.pushOncePerMember(keys.attestorPushed(market, epochId), keys.attestorQueue, keys.GUARD_TTL_SECONDS, [{ member: batchCid, message }]);
       }
       return { pushedNow };
     },

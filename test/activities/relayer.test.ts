@@ -13,7 +13,7 @@ import * as keys from '../../src/domain/keys.js';
 import { freePort } from '../support/process.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
-import { runActivity, startActivity } from '../support/activity-env.js';
+import { runActivity, startActivity, failure } from '../support/activity-env.js';
 
 const TOKEN = 'relayer-token-\u00e9"quoted"';
 const A = ethers.getAddress('0x' + '5e'.repeat(20));
@@ -31,15 +31,6 @@ const activitiesFor = (url: string, opts: { authToken?: string; timeoutMs?: numb
 const guard = (epochId: string) => redis!.client.get(keys.batchSizeSent(a, epochId));
 const sentFor = (epochId: string) => relayer!.requests.filter((r) => r.path === PATH && r.json.epochID === Number(epochId));
 
-function failure(check: { nonRetryable: boolean; type: string; message?: RegExp }) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.nonRetryable, check.nonRetryable);
-    assert.equal(err.type, check.type);
-    if (check.message) assert.match(err.message, check.message);
-    return true;
-  };
-}
 
 before(async () => {
   [redis, relayer] = await Promise.all([startRedis(), startRelayer(TOKEN)]);

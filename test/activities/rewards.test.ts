@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { ethers } from 'ethers';
 import { RELAYER_REJECTED } from '../../src/activities/relayer.js';
 import { createRewardActivities } from '../../src/activities/rewards.js';
@@ -15,7 +14,7 @@ import type { PreparedRewardUpdate } from '../../src/domain/types.js';
 import { compileTestContracts, deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
-import { runActivity } from '../support/activity-env.js';
+import { runActivity, failure } from '../support/activity-env.js';
 
 const TOKEN = 'tok';
 const PATH = '/submitUpdateRewards';
@@ -72,15 +71,6 @@ async function setEligibleOnChain(day: number, count: number): Promise<void> {
   await tx.wait();
 }
 
-function failure(check: { nonRetryable: boolean; type: string; message?: RegExp }) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.nonRetryable, check.nonRetryable);
-    assert.equal(err.type, check.type);
-    if (check.message) assert.match(err.message, check.message);
-    return true;
-  };
-}
 
 describe('prepareRewardUpdate: final', () => {
   test('the day\'s eligible slots with their counts; eligibleNodes counts every numeric eligible slot', async () => {

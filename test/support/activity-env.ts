@@ -2,6 +2,8 @@
  * Runs activities in Temporal's MockActivityEnvironment, one fresh environment per run (an
  * environment stays cancelled once cancelled), capturing its heartbeats and log entries.
  */
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Info } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
@@ -29,4 +31,15 @@ export function startActivity<P extends unknown[], R>(fn: (...args: P) => Promis
 /** Runs `fn(...args)` to completion in a new environment. */
 export function runActivity<P extends unknown[], R>(fn: (...args: P) => Promise<R>, ...args: P): Promise<R> {
   return startActivity(fn, args).result;
+}
+
+/** An assert.rejects validator: an ApplicationFailure of this type and retryability. */
+export function failure(check: { nonRetryable: boolean; type: string; message?: RegExp }) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    assert.equal(err.nonRetryable, check.nonRetryable);
+    assert.equal(err.type, check.type);
+    if (check.message) assert.match(err.message, check.message);
+    return true;
+  };
 }
