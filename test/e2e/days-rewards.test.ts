@@ -12,7 +12,7 @@ import { marketWorkflowId, refreshParamsSignal, stopUpdate } from '../../src/wor
 import { compileTestContracts } from '../support/chain.js';
 import { fileSubmission } from '../support/dequeuer.js';
 import { epochOutcome, marketStatus } from '../support/epochs.js';
-import { recordHistories } from '../support/histories.js';
+import { checkHistories } from '../support/histories.js';
 import { waitFor } from '../support/process.js';
 import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
 
@@ -58,8 +58,11 @@ before(async () => {
 
 after(async () => {
   for (const m of [A, B]) await client?.workflow.getHandle(marketWorkflowId(m)).executeUpdate(stopUpdate).catch(() => undefined);
-  await recordHistories(client, 'days-rewards', [A, B]);
-  await stack?.stop();
+  try {
+    await checkHistories(client, 'days-rewards', [A, B]);
+  } finally {
+    await stack?.stop();
+  }
 });
 
 /** Releases the market's next epoch and files one submission of slot 1 under its block. */

@@ -11,7 +11,7 @@ import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js
 import type { marketWorkflow } from '../../src/workflows/market.js';
 import { fileSubmission } from '../support/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus } from '../support/epochs.js';
-import { recordHistories } from '../support/histories.js';
+import { checkHistories } from '../support/histories.js';
 import { waitFor, type ServiceProcess } from '../support/process.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -29,8 +29,11 @@ before(async () => {
 after(async () => {
   const client = stack?.temporal.client;
   for (const m of [A, B]) await client?.workflow.getHandle(marketWorkflowId(m)).executeUpdate(stopUpdate).catch(() => undefined);
-  await recordHistories(client, 'faults', [A, B]);
-  await stack?.stop();
+  try {
+    await checkHistories(client, 'faults', [A, B]);
+  } finally {
+    await stack?.stop();
+  }
 });
 
 async function startMarket(market: string, extra: { continueAsNewAfterEvents?: number } = {}): Promise<WorkflowHandle<typeof marketWorkflow>> {

@@ -10,7 +10,7 @@ import { epochOutcome, finalizerMessages, marketStatus } from '../support/epochs
 import { seqflow, seqflowJson } from '../support/cli.js';
 import { waitFor, type ServiceProcess } from '../support/process.js';
 import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
-import { recordHistories } from '../support/histories.js';
+import { checkHistories } from '../support/histories.js';
 
 let stack: Stack;
 let worker: ServiceProcess;
@@ -24,8 +24,11 @@ before(async () => {
 });
 
 after(async () => {
-  await recordHistories(stack?.temporal.client, 'pipeline', [A, B]);
-  await stack?.stop();
+  try {
+    await checkHistories(stack?.temporal.client, 'pipeline', [A, B]);
+  } finally {
+    await stack?.stop();
+  }
 });
 
 /** Mines until block `n` exists and returns the hashes of `from..n`. */

@@ -1,15 +1,20 @@
 /**
- * Replay fixtures. With SEQFLOW_RECORD_HISTORIES=1, an e2e file saves the history of every
- * workflow run its markets made into test/histories/<scenario>@<version>/, one JSON file per run with
- * its workflow ID beside the history; test/replay.test.ts replays them all.
+ * Workflow histories of an e2e run. Every run's histories are replayed against the current
+ * workflow code when the file ends (a nondeterminism in any scenario fails that file). With
+ * SEQFLOW_RECORD_HISTORIES=1 they are also saved as fixtures into
+ * test/histories/<scenario>@<version>/, one JSON file per run with its workflow ID beside the
+ * history; test/replay/replay.test.ts replays those on every change.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { PROJECT_ROOT } from './temporal.js';
 
 export const HISTORIES_DIR = path.join(PROJECT_ROOT, 'test/histories');
+const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 export interface HistoryFixture {
   workflowId: string;
@@ -21,27 +26,42 @@ export interface HistoryFixture {
   history: unknown;
 }
 
-export async function recordHistories(client: Client | undefined, scenario: string, markets: string[]): Promise<void> {
-  if (!process.env.SEQFLOW_RECORD_HISTORIES || !client) return;
+async function collect(client: Client, scenario: string, markets: string[], version: string): Promise<Array<{ name: string; fixture: HistoryFixture }>> {
+  const runs: Array<{ name: string; fixture: HistoryFixture }> = [];
+  for (const [index, market] of markets.entries()) {
+    for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'market/${market}'` })) {
+      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const role = wf.workflowId.replace(/^market\/0x[0-9a-fA-F]{40}/, `market${index + 1}`).replace(/[^A-Za-z0-9]+/g, '-');
+      runs.push({
+        name: `${wf.type}-${role}-${wf.runId}.json`,
+        fixture: {
+          workflowId: wf.workflowId,
+          workflowType: wf.type,
+          runId: wf.runId,
+          scenario,
+          recordedWith: `seqflow ${version}`,
+          history: JSON.parse(historyToJSON(history)),
+        },
+      });
+    }
+  }
+  return runs;
+}
+
+/** Replays every workflow run of `markets` (throws on the first that fails), and records them if asked. */
+export async function checkHistories(client: Client | undefined, scenario: string, markets: string[]): Promise<void> {
+  if (!client) return;
   const version = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const runs = await collect(client, scenario, markets, version);
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const histories = runs.map(({ fixture }) => ({ workflowId: fixture.workflowId, history: fixture.history }));
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: scenario }, histories)) {
+    if (result.error) throw new Error(`replay of ${result.workflowId} failed: ${String(result.error)}`);
+  }
+  if (!process.env.SEQFLOW_RECORD_HISTORIES) return;
   // One folder per scenario and version: recording never overwrites an older version's fixtures.
   const dir = path.join(HISTORIES_DIR, `${scenario}@${version}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  for (const [index, market] of markets.entries()) {
-    for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'market/${market}'` })) {
-      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      const fixture: HistoryFixture = {
-        workflowId: wf.workflowId,
-        workflowType: wf.type,
-        runId: wf.runId,
-        scenario,
-        recordedWith: `seqflow ${version}`,
-        history: JSON.parse(historyToJSON(history)),
-      };
-      const role = wf.workflowId.replace(/^market\/0x[0-9a-fA-F]{40}/, `market${index + 1}`).replace(/[^A-Za-z0-9]+/g, '-');
-      const name = `${wf.type}-${role}-${wf.runId}.json`;
-      fs.writeFileSync(path.join(dir, name), `${JSON.stringify(fixture, null, 1)}\n`);
-    }
-  }
+  for (const { name, fixture } of runs) fs.writeFileSync(path.join(dir, name), `${JSON.stringify(fixture, null, 1)}\n`);
 }
