@@ -28,7 +28,9 @@ interface Row {
   ms: number;
   /** Redis commands the server processed, or RPC HTTP requests for the follower. */
   requests?: number;
-  heapMiB?: number;
+  /** Heap growth at its highest during the case (sampled every 20 ms), and after it (after a GC). */
+  heapPeakMiB?: number;
+  heapRetainedMiB?: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -44,10 +46,15 @@ async function redisCommands(redis: Redis): Promise<number> {
 async function measure(name: string, fn: () => Promise<{ requests?: number; note?: string } | void>): Promise<void> {
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
+  let heapPeak = heapBefore;
+  const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
   const t0 = performance.now();
   const extra = (await fn()) ?? {};
   const ms = Math.round(performance.now() - t0);
-  rows.push({ case: name, ms, heapMiB: mib(Math.max(0, process.memoryUsage().heapUsed - heapBefore)), ...extra });
+  clearInterval(sampler);
+  global.gc?.();
+  const retained = Math.max(0, process.memoryUsage().heapUsed - heapBefore);
+  rows.push({ case: name, ms, heapPeakMiB: mib(heapPeak - heapBefore), heapRetainedMiB: mib(retained), ...extra });
 }
 
 /** Files `n` submission keys of `market` for `epochId`, spread over HEADERS block hashes. */
@@ -165,5 +172,12 @@ try {
 
 console.log('\nseqflow bench (redis-server and a Hardhat node on loopback)\n');
 console.table(
-  rows.map((r) => ({ case: r.case, 'time ms': r.ms || '', 'Redis cmds / RPC reqs': r.requests ?? '', 'heap Δ MiB': r.heapMiB ?? '', note: r.note ?? '' })),
+  rows.map((r) => ({
+    case: r.case,
+    'time ms': r.ms || '',
+    'Redis cmds / RPC reqs': r.requests ?? '',
+    'heap peak MiB': r.heapPeakMiB ?? '',
+    'heap kept MiB': r.heapRetainedMiB ?? '',
+    note: r.note ?? '',
+  })),
 );

@@ -111,6 +111,9 @@ export class Market {
       if (event.kind === 'DayStarted') {
         if (compareDecimal(event.dayId, days.day) <= 0) continue; // seen before (a rescan)
         finalDue(); // two day changes in a row: the older day is due at once
+        // The buffer time counts from when we act on the day change, not from its block: after a
+        // catch-up, the old day's last epochs are only now batched, and the finalizer needs
+        // that time to count them before the final update reads its counts.
         Object.assign(days, { finalPending: rewards ? days.day : null, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
       } else if (event.kind === 'EpochReleased') {
         plan.epochs.push({ event, day: days.day });
