@@ -16,14 +16,6 @@ export function marketStatus(client: Client, market: string): Promise<MarketStat
   return client.workflow.getHandle(marketWorkflowId(market)).query(statusQuery);
 }
 
-/** Waits until the market's follower has scanned `block`. */
-export async function waitUntilScanned(client: Client, market: string, block: number, timeoutMs = 60_000): Promise<MarketStatus> {
-  return waitFor(`${market} to scan block ${block}`, async () => {
-    const s = await marketStatus(client, market);
-    return s.cursor && s.cursor.nextBlock > block ? s : undefined;
-  }, timeoutMs);
-}
-
 /** Finalizer messages in the order the finalizer will BRPOP them (the list is LPUSHed). */
 export async function finalizerMessages(redis: Redis): Promise<string[]> {
   return (await redis.lrange('finalizerQueue', 0, -1)).reverse();
