@@ -106,8 +106,9 @@ class EnvReader {
   boolean(name: string, fallback: boolean): boolean {
     const text = this.raw(name);
     if (text === undefined) return fallback;
-    if (/^(true|1)$/i.test(text)) return true;
-    if (/^(false|0)$/i.test(text)) return false;
+    // What Go's strconv.ParseBool accepts, as upstream parses these.
+    if (/^(true|t|1)$/i.test(text)) return true;
+    if (/^(false|f|0)$/i.test(text)) return false;
     this.problems.push(`${name} must be true or false, got ${JSON.stringify(text)}`);
     return fallback;
   }

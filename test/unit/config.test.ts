@@ -445,6 +445,9 @@ describe('reward settings', () => {
   test('ATTESTOR_QUEUE_PUSH_ENABLED accepts true/false/1/0 and names itself otherwise', () => {
     assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'FALSE' }).attestorQueuePushEnabled, false);
     assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: '1' }).attestorQueuePushEnabled, true);
+    // Go's strconv.ParseBool spellings, as an upstream environment file may hold them.
+    assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'T' }).attestorQueuePushEnabled, true);
+    assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'f' }).attestorQueuePushEnabled, false);
     assert.deepEqual(workerProblems({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'yes' }), ['ATTESTOR_QUEUE_PUSH_ENABLED must be true or false, got "yes"']);
   });
 });
