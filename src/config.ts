@@ -25,7 +25,7 @@ export interface WorkerConfig {
   /** EIP-55 addresses, in the configured order, without duplicates. */
   dataMarkets: string[];
   redis: { host: string; port: number; db: number; password: string | undefined };
-  relayer: { url: string; authToken: string; timeoutMs: number };
+  relayer: RelayerSettings;
   batchSize: number;
   /** Blocks a block must be behind the head before the follower scans it. */
   confirmations: number;
@@ -36,6 +36,12 @@ export interface WorkerConfig {
   rewards: RewardSettings;
   /** Push SnapshotBatchSubmitted details to `attestorQueue`. */
   attestorQueuePushEnabled: boolean;
+}
+
+export interface RelayerSettings {
+  url: string;
+  authToken: string;
+  timeoutMs: number;
 }
 
 /** Reward bookkeeping settings; the workflows get them through an activity result. */

@@ -36,6 +36,7 @@ type RangeScan =
 
 export function createChainActivities(deps: ChainActivityDeps) {
   const { chain, redis } = deps;
+  const dayCounter = (market: string, block?: number) => chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market], block);
 
   async function storeBlockHashes(headers: readonly BlockHeader[]): Promise<void> {
     if (headers.length === 0) return;
@@ -192,12 +193,12 @@ export function createChainActivities(deps: ChainActivityDeps) {
     /** The contract's dayCounter, at `block` if given (the day a catch-up resumes in). */
     async readDayCounter(market: string, block?: number): Promise<string> {
       try {
-        return await chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market], block);
+        return await dayCounter(market, block);
       } catch (err) {
         if (block === undefined) throw err;
         // A node without that block's state (not an archive node): the current day is the best we have.
         log.warn('dayCounter not available at the cursor block; using the current one', { market, block, error: String(err) });
-        return chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market]);
+        return dayCounter(market);
       }
     },
 
@@ -206,7 +207,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
       const cached = await redis.get(keys.currentDay(market.toLowerCase()));
       if (cached !== null && /^[1-9][0-9]*$/.test(cached)) return cached;
       if (cached !== null) log.warn('CurrentDayKey holds no day number; asking the contract', { market, value: cached });
-      return chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market]);
+      return dayCounter(market);
     },
   };
 }

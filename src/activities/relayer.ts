@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import * as keys from '../domain/keys.js';
 import { batchSizeBody } from '../domain/payloads.js';
+import type { RelayerSettings } from '../config.js';
 import type { BatchSubmissionInput } from '../domain/types.js';
 
 export interface RelayerActivityDeps {
@@ -16,12 +17,6 @@ export interface RelayerActivityDeps {
 }
 
 export const RELAYER_REJECTED = 'RelayerRejected';
-
-export interface RelayerSettings {
-  url: string;
-  authToken: string;
-  timeoutMs: number;
-}
 
 /** POSTs `body` to the relayer from inside an activity: cancellable, bounded by HTTP_TIMEOUT. */
 export async function postToRelayer(relayer: RelayerSettings, path: string, body: string): Promise<void> {

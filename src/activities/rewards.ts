@@ -7,13 +7,13 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import { dataMarket } from '../chain/abi.js';
 import type { ChainClient } from '../chain/rpc.js';
-import type { RewardSettings } from '../config.js';
+import type { RelayerSettings, RewardSettings } from '../config.js';
 import { isCanonicalDecimal } from '../domain/decimal.js';
 import * as keys from '../domain/keys.js';
 import { chunkRewards, pastDays, updateRewardsBody, type RewardChunk } from '../domain/rewards.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
 import { createRedisScripts } from './redis-scripts.js';
-import { postToRelayer, type RelayerSettings } from './relayer.js';
+import { postToRelayer } from './relayer.js';
 
 export interface RewardActivityDeps {
   chain: ChainClient;
@@ -44,7 +44,7 @@ export function createRewardActivities(deps: RewardActivityDeps) {
   const { redis } = deps;
   const scripts = createRedisScripts(redis);
 
-  const updateIdOf = (input: RewardUpdateInput & { epochId?: string }) => (input.kind === 'periodic' ? `periodic.${input.epochId}` : `${input.kind}.${input.day}`);
+  const updateIdOf = (input: RewardUpdateInput) => (input.kind === 'periodic' ? `periodic.${input.epochId}` : `${input.kind}.${input.day}`);
 
   /** The (slot, count) pairs of a day: of the given slots, those with a count. */
   async function countsOf(market: string, day: string, slots: string[]): Promise<Array<[string, string]>> {
@@ -85,29 +85,28 @@ export function createRewardActivities(deps: RewardActivityDeps) {
      * eligibleNodes = number of eligible slots; periodic: counts of slots 1..TotalNodesCount,
      * eligibleNodes 0; pastDay: empty arrays with the day's eligible-node count.
      */
-    async prepareRewardUpdate(input: RewardUpdateInput & { epochId?: string }): Promise<PreparedRewardUpdate> {
+    async prepareRewardUpdate(input: RewardUpdateInput): Promise<PreparedRewardUpdate> {
       const market = input.market.toLowerCase();
       const updateId = updateIdOf(input);
       const chunksKey = keys.rewardUpdateChunks(market, updateId);
+      const prepared = (meta: string) => ({ updateId, ...(JSON.parse(meta) as UpdateMeta), concurrency: deps.rewards.concurrentUpdates });
+      const stored = await redis.hget(chunksKey, 'meta');
+      if (stored !== null) return prepared(stored);
       let pairs: Array<[string, string]> = [];
       let eligibleNodes = 0;
-      const stored = await redis.hget(chunksKey, 'meta');
-      if (stored === null) {
-        if (input.kind === 'final') {
-          const slots = await eligibleSlots(market, input.day);
-          eligibleNodes = slots.length;
-          pairs = await countsOf(market, input.day, slots);
-        } else if (input.kind === 'periodic') {
-          pairs = await countsOf(market, input.day, Array.from({ length: await totalNodes() }, (_, i) => String(i + 1)));
-        } else {
-          eligibleNodes = await redis.scard(keys.eligibleNodeByDay(market, input.day));
-        }
+      if (input.kind === 'final') {
+        const slots = await eligibleSlots(market, input.day);
+        eligibleNodes = slots.length;
+        pairs = await countsOf(market, input.day, slots);
+      } else if (input.kind === 'periodic') {
+        pairs = await countsOf(market, input.day, Array.from({ length: await totalNodes() }, (_, i) => String(i + 1)));
+      } else {
+        eligibleNodes = await redis.scard(keys.eligibleNodeByDay(market, input.day));
       }
-      const chunks: RewardChunk[] = stored === null ? chunkRewards(pairs, deps.rewards.batchSize, input.kind === 'pastDay') : [];
+      const chunks = chunkRewards(pairs, deps.rewards.batchSize, input.kind === 'pastDay');
       const meta: UpdateMeta = { slotCount: pairs.length, eligibleNodes, chunkCount: chunks.length };
-      const kept = (await redis.eval(storeRewardUpdateOnce, 1, chunksKey, keys.GUARD_TTL_SECONDS, JSON.stringify(meta), ...chunks.map((c) => JSON.stringify(c)))) as string;
-      const result = JSON.parse(kept) as UpdateMeta;
-      return { updateId, ...result, concurrency: deps.rewards.concurrentUpdates };
+      // Another attempt may have stored first: the script keeps and returns what is stored.
+      return prepared((await redis.eval(storeRewardUpdateOnce, 1, chunksKey, keys.GUARD_TTL_SECONDS, JSON.stringify(meta), ...chunks.map((c) => JSON.stringify(c)))) as string);
     },
 
     /** Sends chunk `chunk` of a prepared update to `/submitUpdateRewards`, unless it was accepted before. */

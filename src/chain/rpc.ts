@@ -5,6 +5,7 @@
  * a number silently taken as zero.
  */
 import { FetchRequest, JsonRpcProvider, type Interface } from 'ethers';
+import { runLimited } from '../domain/concurrency.js';
 
 export interface BlockHeader {
   number: number;
@@ -171,11 +172,9 @@ export class ChainClient {
       const chunks: number[][] = [];
       for (let i = 0; i < numbers.length; i += HEADER_BATCH) chunks.push(numbers.slice(i, i + HEADER_BATCH));
       const headers: BlockHeader[][] = new Array(chunks.length);
-      let next = 0;
-      const fetchChunks = async () => {
-        for (let c = next++; c < chunks.length; c = next++) headers[c] = await batchHeaders(p, chunks[c]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(HEADER_BATCHES_IN_FLIGHT, chunks.length) }, fetchChunks));
+      await runLimited(chunks.length, HEADER_BATCHES_IN_FLIGHT, async (c) => {
+        headers[c] = await batchHeaders(p, chunks[c]!);
+      });
       return headers.flat();
     });
   }

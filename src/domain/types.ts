@@ -3,6 +3,7 @@
  * query answers). Everything is JSON-safe: numbers for block numbers and counts, canonical
  * decimal strings for uint256 values, no bigint, Map, Set or Date.
  */
+import type { RewardSettings } from '../config.js';
 
 /** Where a market's chain follower resumes: the next block to scan and the hash of the one before. */
 export interface ChainCursor {
@@ -65,11 +66,7 @@ export interface MarketParams {
   daySize?: number;
   dailySnapshotQuota?: string;
   epochsInADay?: number;
-  rewards?: {
-    epochInterval: number;
-    pastDaysBuffer: number;
-    dayTransitionBufferEpochs: number;
-  };
+  rewards?: Pick<RewardSettings, 'epochInterval' | 'pastDaysBuffer' | 'dayTransitionBufferEpochs'>;
 }
 
 export interface RewardUpdateInput {
@@ -77,6 +74,8 @@ export interface RewardUpdateInput {
   day: string;
   /** final: the day's eligible slots and count; periodic: today's counts, eligibleNodes 0; pastDay: the count with empty arrays. */
   kind: 'final' | 'periodic' | 'pastDay';
+  /** The interval epoch of a periodic update (a day has several). */
+  epochId?: string;
 }
 
 export interface PreparedRewardUpdate {

@@ -3,18 +3,15 @@
  * failure here retries on its own and never delays an epoch's batches. Each chunk is an
  * activity of its own, retried on its own, at most CONCURRENT_SUBMISSION_COUNT_UPDATES at once.
  */
+import { runLimited } from '../domain/concurrency.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
 import { findPastDaysToCatchUp, prepareRewardUpdate, sendRewardChunk } from './activity-stubs.js';
 
-async function sendRewardUpdate(input: RewardUpdateInput & { epochId?: string }): Promise<PreparedRewardUpdate> {
+async function sendRewardUpdate(input: RewardUpdateInput): Promise<PreparedRewardUpdate> {
   const prepared = await prepareRewardUpdate(input);
-  let next = 0;
-  const lane = async () => {
-    for (let chunk = next++; chunk < prepared.chunkCount; chunk = next++) {
-      await sendRewardChunk({ market: input.market, day: input.day, updateId: prepared.updateId, chunk });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(prepared.concurrency, prepared.chunkCount) }, lane));
+  await runLimited(prepared.chunkCount, prepared.concurrency, async (chunk) => {
+    await sendRewardChunk({ market: input.market, day: input.day, updateId: prepared.updateId, chunk });
+  });
   return prepared;
 }
 
