@@ -1,17 +1,22 @@
 /**
  * The operator's CLI: `seqflow <command> [options] [market ...]` (also `npm run client --`).
  * Markets default to DATA_MARKET_ADDRESSES; Temporal is found through TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE.
+ * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE; `start` reads the chain head through RPC_NODES.
  */
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { ConfigError, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import protos, { type temporal } from '@temporalio/proto';
 import { getAddress, isAddress } from 'ethers';
+import { ChainClient } from './chain/rpc.js';
+import { ConfigError, loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
+import type { FollowerHeartbeat } from './follower/follow.js';
 import {
   marketStateOf,
   marketWorkflowId,
   pauseUpdate,
   resumeUpdate,
+  rewindUpdate,
   statusQuery,
   stopUpdate,
   type MarketState,
@@ -23,11 +28,14 @@ import type { marketWorkflow } from './workflows/market.js';
 const USAGE = `usage: seqflow <command> [--json] [market ...]
 
 commands:
-  start [--from-block N]  start a market workflow for each market (a running one is left as it is;
-                          a stopped one resumes from where it stopped)
-  status                  cursor, head lag, day, last epoch and open epochs of each market
+  start [--from-block N]  start a market workflow for each market, following the chain from block N,
+                          or from the confirmed head read now through RPC_NODES (a running market is
+                          left as it is; a stopped one resumes where it stopped)
+  status                  state, health and problems, cursor and head (live), day, epochs, counters
   list                    every market workflow known to Temporal
-  pause | resume          stop or restart following the chain (open epochs still complete)
+  pause | resume          stop or restart following the chain (open epochs still complete);
+                          resume also retries a market halted at a finality violation
+  rewind --to-block N     a finality violation that is real: follow the chain as it is now from block N
   stop                    end the market workflow cleanly
 
 Markets default to DATA_MARKET_ADDRESSES.`;
@@ -58,7 +66,28 @@ async function connect(config: TemporalConfig): Promise<Client> {
   }
 }
 
-async function startMarket(client: Client, taskQueue: string, market: string, fromBlock: number | undefined): Promise<Row> {
+/** Whether any worker polls the task queue (for workflow tasks): a market started without one waits. */
+async function workerPolls(client: Client, config: TemporalConfig): Promise<boolean> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: config.namespace,
+    taskQueue: { name: config.taskQueue },
+    taskQueueType: protos.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers?.length ?? 0) > 0;
+}
+
+/** The block a new market starts at: the chain's confirmed head now, read through RPC_NODES (memoised for all markets). */
+function chainStartBlock(): () => Promise<{ startBlock: number; head: number }> {
+  let read: Promise<{ startBlock: number; head: number }> | undefined;
+  return () =>
+    (read ??= (async () => {
+      const { rpcNodes, confirmations } = loadChainAccess();
+      const head = (await new ChainClient(rpcNodes, { timeoutMs: 10_000 }).head()).number;
+      return { head, startBlock: Math.max(0, head - confirmations) };
+    })());
+}
+
+async function startMarket(client: Client, taskQueue: string, market: string, fromBlock: number | undefined, chainStart: () => Promise<{ startBlock: number; head: number }>): Promise<Row> {
   const workflowId = marketWorkflowId(market);
   const handle = client.workflow.getHandle<typeof marketWorkflow>(workflowId);
   let state: MarketState | undefined;
@@ -71,7 +100,9 @@ async function startMarket(client: Client, taskQueue: string, market: string, fr
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
   if (state && fromBlock !== undefined) state.cursor = null;
-  const input: MarketWorkflowInput = { market, startBlock: fromBlock, state };
+  // The start block is fixed now, when the operator asks, not when a worker first runs the workflow.
+  const start = state?.cursor ? null : fromBlock !== undefined ? { startBlock: fromBlock } : await chainStart();
+  const input: MarketWorkflowInput = { market, ...(start ? { startBlock: start.startBlock } : {}), state };
   const started = await client.workflow.start<typeof marketWorkflow>('marketWorkflow', {
     workflowId,
     taskQueue,
@@ -79,12 +110,28 @@ async function startMarket(client: Client, taskQueue: string, market: string, fr
     // Two operators starting at once still get one workflow.
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return { market, workflowId, result: state ? 'resumed' : 'started', runId: started.firstExecutionRunId };
+  return {
+    market,
+    workflowId,
+    result: state ? 'resumed' : 'started',
+    runId: started.firstExecutionRunId,
+    ...(state?.cursor ? { nextBlock: state.cursor.nextBlock } : { startBlock: start!.startBlock }),
+    ...(start && 'head' in start ? { head: start.head } : {}),
+  };
 }
 
-function summarize(status: MarketStatus): Record<string, unknown> {
+function stateOf(status: MarketStatus, workflow: string): string {
+  if (workflow !== 'RUNNING') return 'stopped';
+  if (status.stopping) return 'stopping';
+  if (status.violation) return 'halted';
+  return status.paused ? 'paused' : 'following';
+}
+
+function summarize(status: MarketStatus, workflow = 'RUNNING'): Record<string, unknown> {
   return {
-    state: status.stopping ? 'stopping' : status.paused ? 'paused' : 'following',
+    state: stateOf(status, workflow),
+    health: status.health ?? 'ok',
+    problems: status.problems ?? [],
     nextBlock: status.cursor?.nextBlock ?? null,
     head: status.head,
     headLag: status.headLag,
@@ -95,13 +142,44 @@ function summarize(status: MarketStatus): Record<string, unknown> {
   };
 }
 
+/**
+ * The follower's live view from describe: its heartbeat (cursor and head of the running long
+ * poll, ahead of the last checkpoint), its attempt and last failure.
+ */
+function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo[] | null | undefined): Record<string, unknown> | null {
+  const activity = pending?.find((a) => a.activityType?.name === 'followChain' || a.activityType?.name === 'watchHead');
+  if (!activity) return null;
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  const beat = payload ? defaultPayloadConverter.fromPayload<FollowerHeartbeat>(payload) : undefined;
+  const seconds = activity.lastHeartbeatTime?.seconds;
+  return {
+    activity: activity.activityType!.name,
+    attempt: activity.attempt,
+    lastHeartbeat: seconds == null ? null : new Date(Number(seconds.toString()) * 1000).toISOString(),
+    nextBlock: beat?.cursor?.nextBlock ?? null,
+    head: beat?.head ?? null,
+    rangeBlocks: beat?.rangeBlocks || null,
+    lastError: beat?.lastError ?? null,
+    lastFailure: activity.lastFailure?.message ?? null,
+  };
+}
+
 async function marketStatus(handle: WorkflowHandle<typeof marketWorkflow>, market: string): Promise<Row> {
   const workflowId = handle.workflowId;
   try {
     const description = await handle.describe();
-    if (description.status.name === 'RUNNING') return { market, workflowId, workflow: 'RUNNING', ...summarize(await handle.query(statusQuery)) };
-    const final = description.status.name === 'COMPLETED' ? summarize(await handle.result()) : {};
-    return { market, workflowId, workflow: description.status.name, ...final };
+    const workflow = description.status.name;
+    if (workflow !== 'RUNNING') return { market, workflowId, workflow, ...(workflow === 'COMPLETED' ? summarize(await handle.result(), workflow) : {}) };
+    const row: Row = { market, workflowId, workflow, ...summarize(await handle.query(statusQuery)) };
+    const follower = followerActivity(description.raw.pendingActivities);
+    if (follower) {
+      // The heartbeat is at most a poll interval old; the checkpoint up to a long poll.
+      if (typeof follower.nextBlock === 'number' && follower.nextBlock > ((row.nextBlock as number | null) ?? -1)) row.nextBlock = follower.nextBlock;
+      if (typeof follower.head === 'number' && follower.head > ((row.head as number | null) ?? -1)) row.head = follower.head;
+      if (typeof row.head === 'number' && typeof row.nextBlock === 'number') row.headLag = Math.max(0, row.head - (row.nextBlock - 1));
+      row.follower = follower;
+    }
+    return row;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { market, workflowId, workflow: 'NOT STARTED' };
     throw err;
@@ -112,22 +190,38 @@ async function main(argv: string[]): Promise<Row[]> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, 'from-block': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean', default: false },
+      'from-block': { type: 'string' },
+      'to-block': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help) throw new HelpRequested(USAGE);
   if (!command) throw new UsageError(USAGE);
-  let fromBlock: number | undefined;
-  if (values['from-block'] !== undefined) {
-    fromBlock = Number(values['from-block']);
-    if (!Number.isSafeInteger(fromBlock) || fromBlock < 0) throw new UsageError(`--from-block must be a block number, got ${values['from-block']}`);
-  }
+  const blockOption = (name: 'from-block' | 'to-block') => {
+    const text = values[name];
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be a block number, got ${text}`);
+    return n;
+  };
+  const fromBlock = blockOption('from-block');
+  const toBlock = blockOption('to-block');
+  if (command === 'rewind' && toBlock === undefined) throw new UsageError('rewind needs --to-block N');
   const temporal = loadTemporalConfig();
   const client = await connect(temporal);
   try {
     switch (command) {
-      case 'start':
-        return await Promise.all(marketsFrom(rest).map((m) => startMarket(client, temporal.taskQueue, m, fromBlock)));
+      case 'start': {
+        const markets = marketsFrom(rest);
+        if (!(await workerPolls(client, temporal))) {
+          console.error(`seqflow: warning: no worker polls task queue "${temporal.taskQueue}" (TEMPORAL_TASK_QUEUE): the markets start following when one does`);
+        }
+        const chainStart = chainStartBlock();
+        return await Promise.all(markets.map((m) => startMarket(client, temporal.taskQueue, m, fromBlock, chainStart)));
+      }
       case 'status':
         return await Promise.all(marketsFrom(rest).map((m) => marketStatus(client.workflow.getHandle(marketWorkflowId(m)), m)));
       case 'list': {
@@ -139,12 +233,14 @@ async function main(argv: string[]): Promise<Row[]> {
       }
       case 'pause':
       case 'resume':
-      case 'stop': {
-        const update = { pause: pauseUpdate, resume: resumeUpdate, stop: stopUpdate }[command];
+      case 'stop':
+      case 'rewind': {
         return await Promise.all(
           marketsFrom(rest).map(async (m) => {
             const handle = client.workflow.getHandle<typeof marketWorkflow>(marketWorkflowId(m));
-            return { market: m, workflowId: handle.workflowId, ...summarize(await handle.executeUpdate(update)) };
+            const status =
+              command === 'rewind' ? await handle.executeUpdate(rewindUpdate, { args: [{ toBlock: toBlock! }] }) : await handle.executeUpdate({ pause: pauseUpdate, resume: resumeUpdate, stop: stopUpdate }[command]);
+            return { market: m, workflowId: handle.workflowId, ...summarize(status) };
           }),
         );
       }
@@ -161,9 +257,13 @@ function print(rows: Row[], json: boolean): void {
     console.log(JSON.stringify(rows, null, 2));
     return;
   }
-  for (const { market, workflowId, ...fields } of rows) {
+  const text = (v: unknown): string =>
+    v === null || v === undefined ? '-' : typeof v === 'object' ? (Array.isArray(v) && v.length === 0 ? '-' : JSON.stringify(v)) : String(v);
+  for (const { market, workflowId, problems, follower, ...fields } of rows) {
     console.log(`${market}  (${workflowId})`);
-    for (const [k, v] of Object.entries(fields)) console.log(`  ${k}: ${Array.isArray(v) ? v.join(', ') || '-' : String(v ?? '-')}`);
+    for (const [k, v] of Object.entries(fields)) console.log(`  ${k}: ${Array.isArray(v) && v.every((x) => typeof x !== 'object') ? v.join(', ') || '-' : text(v)}`);
+    if (Array.isArray(problems)) for (const p of problems as Array<{ kind: string; since: string; detail: string }>) console.log(`  problem: ${p.kind} since ${p.since}: ${p.detail}`);
+    if (follower && typeof follower === 'object') console.log(`  follower: ${Object.entries(follower).map(([k, v]) => `${k}=${text(v)}`).join(' ')}`);
   }
 }
 

@@ -29,9 +29,17 @@ export interface WorkerConfig {
   batchSize: number;
   /** Blocks a block must be behind the head before the follower scans it. */
   confirmations: number;
-  /** Most blocks per eth_getLogs request. */
+  /** The deepest reorg followed: blocks within it of the head are checked one by one; a deeper fork is a finality violation. */
+  maxReorgDepth: number;
+  /** Most blocks per eth_getLogs request (the adaptive range's cap). */
   logRangeBlocks: number;
   pollIntervalMs: number;
+  /** How long after a wide eth_getLogs range was read it is read again. */
+  rescanDelayMs: number;
+  /** No follower progress for this long while the chain moves: the market reports `follower-stalled`. */
+  followerStallMs: number;
+  /** How long after a window's end its preparation waits for the first block past it. */
+  windowCloseWaitMs: number;
   logLevel: string;
   rewards: RewardSettings;
   /** Push SnapshotBatchSubmitted details to `attestorQueue`. */
@@ -189,21 +197,33 @@ function readDataMarkets(r: EnvReader): string[] {
   return [...new Set(list.map((a) => r.address('DATA_MARKET_ADDRESSES', a)).filter((a) => a !== ''))];
 }
 
-export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  const r = new EnvReader(env);
-  let rpcSource = 'RPC_NODES';
-  let rpcNodes = r.stringArray('RPC_NODES') ?? [];
-  if (rpcNodes.length === 0) {
-    rpcSource = 'PROST_RPC_URL';
+function readRpcNodes(r: EnvReader): string[] {
+  let source = 'RPC_NODES';
+  let nodes = r.stringArray('RPC_NODES') ?? [];
+  if (nodes.length === 0) {
+    source = 'PROST_RPC_URL';
     const single = r.raw('PROST_RPC_URL');
     if (single === undefined) r.problems.push('RPC_NODES (a JSON array of URLs) or PROST_RPC_URL is required');
-    else rpcNodes = [single];
+    else nodes = [single];
   }
-  rpcNodes = rpcNodes.map((url) => r.url(rpcSource, url));
+  return nodes.map((url) => r.url(source, url));
+}
 
+const readConfirmations = (r: EnvReader) => r.integer('CONFIRMATIONS', { fallback: 2, min: 0, max: 1000 });
+
+/** What the CLI needs to read the chain head: the RPC nodes and CONFIRMATIONS. */
+export function loadChainAccess(env: Env = process.env): { rpcNodes: string[]; confirmations: number } {
+  const r = new EnvReader(env);
+  const access = { rpcNodes: readRpcNodes(r), confirmations: readConfirmations(r) };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return access;
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const r = new EnvReader(env);
   const config: WorkerConfig = {
     temporal: readTemporal(r),
-    rpcNodes,
+    rpcNodes: readRpcNodes(r),
     protocolStateContract: r.address('PROTOCOL_STATE_CONTRACT'),
     dataMarkets: readDataMarkets(r),
     redis: {
@@ -218,9 +238,13 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1, max: 3600 }) * 1000,
     },
     batchSize: r.integer('BATCH_SIZE', { min: 1 }),
-    confirmations: r.integer('CONFIRMATIONS', { fallback: 2, min: 0, max: 1000 }),
+    confirmations: readConfirmations(r),
+    maxReorgDepth: r.integer('MAX_REORG_DEPTH', { fallback: 64, min: 1, max: 10_000 }),
     logRangeBlocks: r.integer('LOG_RANGE_BLOCKS', { fallback: 2000, min: 1, max: 100_000 }),
-    pollIntervalMs: r.integer('POLL_INTERVAL_MS', { fallback: 1000, min: 1 }),
+    pollIntervalMs: r.integer('POLL_INTERVAL_MS', { fallback: 1000, min: 1, max: 60_000 }),
+    rescanDelayMs: r.integer('RESCAN_DELAY_SECONDS', { fallback: 30, min: 1, max: 86_400 }) * 1000,
+    followerStallMs: r.integer('FOLLOWER_STALL_SECONDS', { fallback: 60, min: 1, max: 86_400 }) * 1000,
+    windowCloseWaitMs: r.integer('WINDOW_CLOSE_WAIT_SECONDS', { fallback: 30, min: 0, max: 3600 }) * 1000,
     logLevel: r.string('LOG_LEVEL', 'info'),
     rewards: {
       batchSize: r.integer('REWARDS_UPDATE_BATCH_SIZE', { min: 1 }),
@@ -231,6 +255,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     },
     attestorQueuePushEnabled: r.boolean('ATTESTOR_QUEUE_PUSH_ENABLED', false),
   };
+  const invalid = (name: string) => r.problems.some((p) => p.startsWith(`${name} `));
+  if (!invalid('CONFIRMATIONS') && !invalid('MAX_REORG_DEPTH') && config.maxReorgDepth <= config.confirmations) {
+    r.problems.push(`MAX_REORG_DEPTH (${config.maxReorgDepth}) must be greater than CONFIRMATIONS (${config.confirmations})`);
+  }
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(config.logLevel)) {
     r.problems.push(`LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, got ${JSON.stringify(config.logLevel)}`);
   }

@@ -41,12 +41,14 @@ async function run(config: WorkerConfig): Promise<void> {
       maxConcurrentActivityTaskExecutions: 32,
       // Lets heartbeating activities see the cancellation and stop between two steps.
       shutdownGraceTime: '3 seconds',
+      // Heartbeats reach the server every poll, so `status` (which reads the follower's
+      // heartbeat through describe) is current within a poll interval; they are no history events.
+      maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),
     });
     logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address }, 'seqflow worker ready');
     await worker.run();
     logger.info('seqflow worker stopped');
   } finally {
-    chain.destroy();
     redis.disconnect();
     await connection?.close();
   }

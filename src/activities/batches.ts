@@ -1,6 +1,7 @@
 /**
- * Batch activities: collect an epoch's submissions, count them, store its batches, and push
- * them to the finalizer queue. Each is safe to run again: see redis-scripts.ts.
+ * Batch activities: close an epoch's submission window on chain time, collect its submissions,
+ * count them, store its batches, and push them to the finalizer queue. Each is safe to run
+ * again: see redis-scripts.ts.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
@@ -8,13 +9,15 @@ import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import { finalizerMessage } from '../domain/payloads.js';
 import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type SubmissionKey } from '../domain/submissions.js';
-import type { BatchSubmissionInput, PrepareBatchesInput, PreparedBatches } from '../domain/types.js';
+import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
+import { closeWindow, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts } from './redis-scripts.js';
 
 export interface BatchActivityDeps {
   chain: ChainClient;
   redis: Redis;
   batchSize: number;
+  window: WindowSettings;
 }
 
 /** Blocks per MGET / SMEMBERS pipeline, and batches per push script: bounded round trips. */
@@ -37,7 +40,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const numbers = Array.from({ length: Math.min(CHUNK, to - start + 1) }, (_, i) => start + i);
       const stored = await redis.mget(numbers.map(keys.blockHashByNumber));
       const missing = numbers.filter((_, i) => !stored[i]);
-      const fetched = new Map((await chain.headersOf(missing)).map((h) => [h.number, h.hash]));
+      const fetched = new Map((await chain.headers(missing)).map((h) => [h.number, h.hash]));
       numbers.forEach((n, i) => hashes.push(stored[i] || fetched.get(n)!));
     }
     return hashes;
@@ -56,46 +59,88 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     return union;
   }
 
+  /**
+   * Collects the submission keys filed under `hashes`, then, in one atomic step, increments the
+   * slot counters for `day`, stores the batches and sets the batch count. If the epoch was stored
+   * before (an earlier or concurrent attempt), writes nothing and returns that attempt's result.
+   */
+  async function storeEpoch(input: { market: string; epochId: string; day: string }, hashes: readonly string[], window?: EpochWindow): Promise<PreparedBatches & { window?: EpochWindow }> {
+    const market = input.market.toLowerCase();
+    const collected = await collectSubmissionKeys(market, input.epochId, hashes);
+    const valid: SubmissionKey[] = [];
+    let malformedCount = 0;
+    for (const key of collected) {
+      const parsed = parseSubmissionKey(key, market, input.epochId);
+      if (parsed.ok) valid.push(parsed.value);
+      else if (++malformedCount <= MALFORMED_LOG_LIMIT) log.warn('malformed submission key skipped', { market, epochId: input.epochId, key, reason: parsed.reason });
+    }
+    if (malformedCount > MALFORMED_LOG_LIMIT) log.warn('more malformed submission keys skipped', { market, epochId: input.epochId, count: malformedCount - MALFORMED_LOG_LIMIT });
+
+    const batches = arrangeBatches(valid, deps.batchSize);
+    const summary = { batchCount: batches.length, submissionCount: valid.length, malformedCount, ...(window ? { window } : {}) };
+    const stored = await scripts.storeEpochBatches({
+      guardKey: keys.epochBatchesStored(market, input.epochId),
+      summary: JSON.stringify(summary),
+      guardTtlSeconds: keys.GUARD_TTL_SECONDS,
+      batchCountKey: keys.batchCount(market, input.epochId),
+      batchCountTtlSeconds: keys.BATCH_COUNT_TTL_SECONDS,
+      batches: batches.map((batch, i) => ({ key: keys.batchSubmissions(market, input.epochId, i + 1), json: serializeBatch(batch) })),
+      batchTtlSeconds: keys.BATCH_SUBMISSIONS_TTL_SECONDS,
+      slotIncrements: [...countBySlot(valid)].map(([slotId, by]) => ({ key: keys.slotSubmissions(market, input.day, slotId), by })),
+    });
+    // Another attempt of this epoch stored first (both ran concurrently): its result stands.
+    if (stored !== null) return { ...(JSON.parse(stored) as PreparedBatches), storedNow: false };
+    return { ...summary, storedNow: true };
+  }
+
+  /** The result of an earlier attempt that stored the epoch, if any. */
+  async function storedBefore(market: string, epochId: string): Promise<(PreparedBatches & { window?: EpochWindow }) | null> {
+    const earlier = await redis.get(keys.epochBatchesStored(market.toLowerCase(), epochId));
+    return earlier === null ? null : { ...(JSON.parse(earlier) as PreparedBatches), storedNow: false };
+  }
+
   return {
     /**
-     * Collects the submission keys filed under the canonical hashes of blocks `fromBlock..toBlock`,
-     * then, in one atomic step, increments the slot counters for `day`, stores the batches and
-     * sets the batch count. A second run of the same epoch writes nothing and returns the first
-     * run's result.
+     * Closes the epoch's window on chain time and stores its batches: the window is the release
+     * block and every later block whose timestamp is at most the release block's plus
+     * `submissionWindowSeconds` (see follower/window.ts). A release that left the chain is looked
+     * up again: `rebased` if it is now in another block (the workflow waits out that window),
+     * `orphaned` if no canonical block holds it; nothing is written then.
+     */
+    async prepareEpoch(input: PrepareEpochInput): Promise<PreparedEpoch> {
+      const earlier = await storedBefore(input.market, input.epochId);
+      if (earlier !== null) return { kind: 'prepared', window: earlier.window!, ...earlier };
+      const ctx = Context.current();
+      const closed = await closeWindow(chain, deps.window, input, {
+        signal: ctx.cancellationSignal,
+        heartbeat: () => ctx.heartbeat(),
+        sleep: (ms) => ctx.sleep(ms),
+        scheduledAtMs: ctx.info.scheduledTimestampMs,
+      });
+      if (closed.kind !== 'closed') {
+        log.warn(closed.kind === 'orphaned' ? 'the release of the epoch left the chain: nothing is batched' : 'the release of the epoch moved to another block: its window starts there', {
+          market: input.market,
+          epochId: input.epochId,
+          releaseBlock: input.release.blockNumber,
+          ...(closed.kind === 'orphaned' ? { detail: closed.detail } : { newReleaseBlock: closed.release.blockNumber }),
+        });
+        return closed;
+      }
+      ctx.heartbeat();
+      const prepared = await storeEpoch(input, closed.hashes, closed.window);
+      return { kind: 'prepared', window: prepared.window ?? closed.window, ...prepared };
+    },
+
+    /**
+     * The path of batch preparations started before 0.3.0 (still in flight at an upgrade): the
+     * canonical hashes of blocks `fromBlock..toBlock`, then the same atomic store.
      */
     async prepareBatches(input: PrepareBatchesInput): Promise<PreparedBatches> {
-      const market = input.market.toLowerCase();
-      const guardKey = keys.epochBatchesStored(market, input.epochId);
-      const earlier = await redis.get(guardKey);
-      if (earlier !== null) return { ...(JSON.parse(earlier) as PreparedBatches), storedNow: false };
-
-      const headers = await canonicalHashes(input.fromBlock, input.toBlock);
+      const earlier = await storedBefore(input.market, input.epochId);
+      if (earlier !== null) return earlier;
+      const hashes = await canonicalHashes(input.fromBlock, input.toBlock);
       Context.current().heartbeat();
-      const collected = await collectSubmissionKeys(market, input.epochId, headers);
-      const valid: SubmissionKey[] = [];
-      let malformedCount = 0;
-      for (const key of collected) {
-        const parsed = parseSubmissionKey(key, market, input.epochId);
-        if (parsed.ok) valid.push(parsed.value);
-        else if (++malformedCount <= MALFORMED_LOG_LIMIT) log.warn('malformed submission key skipped', { market, epochId: input.epochId, key, reason: parsed.reason });
-      }
-      if (malformedCount > MALFORMED_LOG_LIMIT) log.warn('more malformed submission keys skipped', { market, epochId: input.epochId, count: malformedCount - MALFORMED_LOG_LIMIT });
-
-      const batches = arrangeBatches(valid, deps.batchSize);
-      const result: PreparedBatches = { batchCount: batches.length, submissionCount: valid.length, malformedCount, storedNow: true };
-      const stored = await scripts.storeEpochBatches({
-        guardKey,
-        summary: JSON.stringify({ batchCount: result.batchCount, submissionCount: result.submissionCount, malformedCount }),
-        guardTtlSeconds: keys.GUARD_TTL_SECONDS,
-        batchCountKey: keys.batchCount(market, input.epochId),
-        batchCountTtlSeconds: keys.BATCH_COUNT_TTL_SECONDS,
-        batches: batches.map((batch, i) => ({ key: keys.batchSubmissions(market, input.epochId, i + 1), json: serializeBatch(batch) })),
-        batchTtlSeconds: keys.BATCH_SUBMISSIONS_TTL_SECONDS,
-        slotIncrements: [...countBySlot(valid)].map(([slotId, by]) => ({ key: keys.slotSubmissions(market, input.day, slotId), by })),
-      });
-      // Another attempt of this epoch stored first (both ran concurrently): its result stands.
-      if (stored !== null) return { ...(JSON.parse(stored) as PreparedBatches), storedNow: false };
-      return result;
+      return storeEpoch(input, hashes);
     },
 
     /** LPUSHes one finalizer message per batch in BatchID order, each exactly once. */

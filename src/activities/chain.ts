@@ -1,153 +1,85 @@
 /**
- * Chain activities: the long-poll follower that turns blocks into market events, and the
- * reads of chain state the workflows need (head, contract parameters, current day).
+ * Chain activities: the long-poll follower that turns blocks into market events (see
+ * src/follower/), the head watcher of a paused market, and the reads of chain state the
+ * workflows need (head, contract parameters, current day).
  */
 import { Context, log } from '@temporalio/activity';
-import { zeroPadValue } from 'ethers';
 import type { Redis } from 'ioredis';
 import { protocolState, topics } from '../chain/abi.js';
-import type { BlockHeader, ChainClient, RawLog } from '../chain/rpc.js';
+import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import type { RewardSettings } from '../config.js';
-import type { ChainCursor, FollowChainInput, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
+import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } from '../domain/types.js';
+import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
+import { FollowerRecord } from '../follower/record.js';
 
 export interface ChainActivityDeps {
   chain: ChainClient;
   redis: Redis;
   protocolStateContract: string;
-  confirmations: number;
-  logRangeBlocks: number;
-  pollIntervalMs: number;
+  follower: Omit<FollowerSettings, 'contract' | 'topic0s'>;
   /** Also follow SnapshotBatchSubmitted (only needed when the attestor queue is fed). */
   followSnapshotBatches: boolean;
   rewards: RewardSettings;
 }
 
-/**
- * How far the follower steps back when a block's parent is not the hash it stored: enough for
- * the shallow reorgs a `CONFIRMATIONS`-deep follower can meet. Deeper handling comes later.
- */
-export const REORG_REWIND_BLOCKS = 32;
-const MAX_REWINDS_PER_CALL = 3;
-
-type RangeScan =
-  | { kind: 'scanned'; events: MarketEvent[]; cursor: ChainCursor; skippedLogs: number }
-  | { kind: 'reorg'; atBlock: number };
-
 export function createChainActivities(deps: ChainActivityDeps) {
   const { chain, redis } = deps;
   const dayCounter = (market: string, block?: number) => chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market], block);
-
-  async function storeBlockHashes(headers: readonly BlockHeader[]): Promise<void> {
-    if (headers.length === 0) return;
-    const pipeline = redis.pipeline();
-    for (const h of headers) pipeline.set(keys.blockHashByNumber(h.number), h.hash, 'EX', keys.BLOCK_HASH_TTL_SECONDS);
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
-  }
-
-  function decodeEvent(logEntry: RawLog, header: BlockHeader): MarketEvent {
-    const parsed = protocolState.parseLog({ topics: logEntry.topics, data: logEntry.data });
-    const at = { blockNumber: logEntry.blockNumber, logIndex: logEntry.logIndex };
-    switch (parsed?.name) {
-      case 'EpochReleased':
-        return { kind: 'EpochReleased', epochId: (parsed.args.epochId as bigint).toString(), blockHash: logEntry.blockHash, blockTimestamp: header.timestamp, ...at };
-      case 'DayStartedEvent':
-        return { kind: 'DayStarted', dayId: (parsed.args.dayId as bigint).toString(), blockTimestamp: header.timestamp, ...at };
-      case 'SnapshotBatchSubmitted':
-        return { kind: 'SnapshotBatchSubmitted', epochId: (parsed.args.epochId as bigint).toString(), batchCid: parsed.args.batchCid as string, ...at };
-      default:
-        throw new Error(`unexpected log (topic ${logEntry.topics[0]})`);
-    }
-  }
-
-  const followedTopics = [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])];
-
-  /** Scans `cursor.nextBlock..to`: checks the hash chain, stores block hashes, decodes this market's events. */
-  async function scanRange(market: string, cursor: ChainCursor, to: number): Promise<RangeScan> {
-    const from = cursor.nextBlock;
-    const headers = await chain.headers(from, to);
-    let parent = cursor.parentHash;
-    for (const h of headers) {
-      if (parent !== null && h.parentHash !== parent) return { kind: 'reorg', atBlock: h.number };
-      parent = h.hash;
-    }
-    const logs = await chain.logs({
-      address: deps.protocolStateContract,
-      topics: [followedTopics, zeroPadValue(market.toLowerCase(), 32)],
-      fromBlock: from,
-      toBlock: to,
-    });
-    const events: MarketEvent[] = [];
-    let skippedLogs = 0;
-    for (const entry of logs) {
-      const header = headers[entry.blockNumber - from];
-      if (entry.blockNumber < from || entry.blockNumber > to || !header) {
-        skippedLogs++;
-        log.warn('eth_getLogs returned a log outside the requested range; skipped', { market, blockNumber: entry.blockNumber, from, to });
-        continue;
-      }
-      // A log from another fork of this height: the chain moved under us, rescan.
-      if (entry.removed || entry.blockHash !== header.hash) return { kind: 'reorg', atBlock: entry.blockNumber };
-      try {
-        events.push(decodeEvent(entry, header));
-      } catch (err) {
-        skippedLogs++;
-        log.warn('undecodable log skipped', { market, blockNumber: entry.blockNumber, logIndex: entry.logIndex, error: String(err) });
-      }
-    }
-    await storeBlockHashes(headers);
-    events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
-    return { kind: 'scanned', events, skippedLogs, cursor: { nextBlock: to + 1, parentHash: parent } };
-  }
+  const settings: FollowerSettings = {
+    ...deps.follower,
+    contract: deps.protocolStateContract,
+    topic0s: [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])],
+  };
+  /** Canonical hashes are kept a little deeper than any reorg may reach. */
+  const recordOf = (market: string) => new FollowerRecord(redis, market, 2 * (settings.maxReorgDepth + settings.confirmations));
 
   return {
     /**
-     * Follows the chain for one market from `input.cursor`, `CONFIRMATIONS` blocks behind the
-     * head, in `eth_getLogs` ranges. Returns as soon as a range holds events of the market, or
-     * after `maxWaitMs` with the advanced cursor. Progress is heartbeated only for ranges
-     * without events, so a retry resumes after them and never past an unreported event.
+     * Follows the chain for one market from `input.cursor` (see src/follower/follow.ts): returns
+     * as soon as it has the market's events, a finality violation, a day change or a change in
+     * its conditions, or after `maxWaitMs`. Heartbeats carry the cursor of event-less progress,
+     * so a retry resumes after it and never past an unreported event.
      */
     async followChain(input: FollowChainInput): Promise<FollowChainResult> {
       const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as ChainCursor | undefined;
-      let cursor = resumed && Number.isSafeInteger(resumed.nextBlock) ? resumed : input.cursor;
-      const deadline = Date.now() + input.maxWaitMs;
-      let reorgs = 0;
-      let skippedLogs = 0;
-      for (;;) {
-        const head = await chain.blockNumber();
-        const safeHead = head - deps.confirmations;
-        if (cursor.nextBlock <= safeHead) {
-          const to = Math.min(safeHead, cursor.nextBlock + deps.logRangeBlocks - 1);
-          const scan = await scanRange(input.market, cursor, to);
-          if (scan.kind === 'reorg') {
-            // A node that keeps answering a broken chain is a bad node, not a reorg: let
-            // Temporal retry with backoff rather than walk the cursor back without end.
-            if (++reorgs > MAX_REWINDS_PER_CALL) throw new Error(`block hash chain still broken at ${scan.atBlock} after ${MAX_REWINDS_PER_CALL} rewinds`);
-            const nextBlock = Math.max(0, cursor.nextBlock - REORG_REWIND_BLOCKS);
-            log.warn('block hash chain broken: rewinding and rescanning', { market: input.market, atBlock: scan.atBlock, rewindTo: nextBlock });
-            cursor = { nextBlock, parentHash: null };
-          } else {
-            skippedLogs += scan.skippedLogs;
-            cursor = scan.cursor;
-            if (scan.events.length > 0) return { events: scan.events, cursor, head, reorgs, skippedLogs };
-          }
-          ctx.heartbeat(cursor);
-          if (cursor.nextBlock <= safeHead && Date.now() < deadline) continue; // backlog: no pause
-        } else {
-          ctx.heartbeat(cursor);
-        }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) return { events: [], cursor, head, reorgs, skippedLogs };
-        await ctx.sleep(Math.min(deps.pollIntervalMs, remaining)); // throws on cancellation
-      }
+      const follower = new Follower(chain, recordOf(input.market), settings, input.market);
+      return follower.run(input, {
+        heartbeat: (details) => ctx.heartbeat(details),
+        sleep: (ms) => ctx.sleep(ms),
+        signal: ctx.cancellationSignal,
+        resumed: ctx.info.heartbeatDetails as FollowerHeartbeat | undefined,
+      });
     },
 
+    /**
+     * While a market is paused: heartbeats the chain head (and the unchanged cursor) every poll,
+     * so that `status` stays current, until cancelled or after `maxWaitMs`. Reads only the head.
+     */
+    async watchHead(input: { cursor: ChainCursor; headFloor?: number; maxWaitMs: number }): Promise<{ head: number | null }> {
+      const ctx = Context.current();
+      const deadline = Date.now() + input.maxWaitMs;
+      let head: number | null = null;
+      let lastError: string | null = null;
+      while (Date.now() < deadline) {
+        try {
+          head = (await chain.head({ floor: Math.max(input.headFloor ?? -1, head ?? -1), signal: ctx.cancellationSignal })).number;
+          lastError = null;
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw err;
+          lastError = String(err);
+        }
+        const beat: FollowerHeartbeat = { cursor: input.cursor, head, rangeBlocks: 0, lastError, rejectedAnswers: 0 };
+        ctx.heartbeat(beat);
+        await ctx.sleep(Math.min(settings.pollIntervalMs, Math.max(1, deadline - Date.now())));
+      }
+      return { head };
+    },
+
+    /** A sane head (see ChainClient.head) and the head minus CONFIRMATIONS. */
     async getChainHead(): Promise<{ head: number; safeHead: number }> {
-      const head = await chain.blockNumber();
-      return { head, safeHead: Math.max(0, head - deps.confirmations) };
+      const head = (await chain.head()).number;
+      return { head, safeHead: Math.max(0, head - settings.confirmations) };
     },
 
     /**

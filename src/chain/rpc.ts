@@ -1,78 +1,116 @@
 /**
- * JSON-RPC access to the protocol chain through ethers, over one or more nodes (`RPC_NODES`):
- * a call that fails on one node is tried on the next, and the node that answered is preferred
- * from then on. Answers are checked before use: a malformed one is an error to retry, never
- * a number silently taken as zero.
+ * JSON-RPC access to the protocol chain over one or more nodes (`RPC_NODES`). Every answer is
+ * checked before anyone uses it: a malformed answer, a head below one already seen, a block the
+ * node says it has but does not serve, a log outside the asked range or filter, or a log of
+ * another block than asked for is refused (RejectedRpcAnswer) and the call is asked of the
+ * next node. Nothing built on a refused answer is ever acted on.
  */
-import { FetchRequest, JsonRpcProvider, type Interface } from 'ethers';
+import type { Interface } from 'ethers';
 import { runLimited } from '../domain/concurrency.js';
+import { JsonRpcEndpoint, type RpcOutcome } from './jsonrpc.js';
 
 export interface BlockHeader {
   number: number;
   /** Lower-case 0x hash, the form snapshotters put in their `header`. */
   hash: string;
   parentHash: string;
+  /** Seconds. */
   timestamp: number;
+  /** 0x + 512 hex digits: the 2048-bit bloom of every log of the block. */
+  logsBloom: string;
 }
 
 export interface RawLog {
+  /** Lower case. */
   address: string;
+  /** Lower case. */
   topics: string[];
   data: string;
   blockNumber: number;
   blockHash: string;
   logIndex: number;
-  removed: boolean;
 }
 
-export class MalformedRpcAnswer extends Error {
-  override name = 'MalformedRpcAnswer';
+/** An answer that must not be acted on: malformed, impossible, or contradicting what is known. */
+export class RejectedRpcAnswer extends Error {
+  override name = 'RejectedRpcAnswer';
 }
+
+/** Headers that do not form a chain: block `atBlock`'s parentHash is not the hash of the block before. */
+export class BrokenHashChain extends RejectedRpcAnswer {
+  override name = 'BrokenHashChain';
+  constructor(
+    message: string,
+    readonly atBlock: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Per-call options: who hears about refused answers, and the caller's cancellation. */
+export interface CallOptions {
+  /** Told of every refused answer (its message names the node), also of those a later node made good. */
+  onRejected?: (err: RejectedRpcAnswer) => void;
+  signal?: AbortSignal;
+}
+
+/** eth_getLogs topic filter: per position, one topic, any of several, or anything (null). */
+export type TopicFilter = Array<string | string[] | null>;
 
 const HASH = /^0x[0-9a-f]{64}$/;
 const QUANTITY = /^0x[0-9a-f]+$/i;
+const BLOOM = /^0x[0-9a-f]{512}$/;
 
 function quantity(value: unknown, what: string): number {
-  if (typeof value !== 'string' || !QUANTITY.test(value)) throw new MalformedRpcAnswer(`${what}: expected a hex quantity, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !QUANTITY.test(value)) throw new RejectedRpcAnswer(`${what}: expected a hex quantity, got ${JSON.stringify(value)}`);
   const n = Number(BigInt(value));
-  if (!Number.isSafeInteger(n)) throw new MalformedRpcAnswer(`${what}: ${value} is out of range`);
+  if (!Number.isSafeInteger(n)) throw new RejectedRpcAnswer(`${what}: ${value} is out of range`);
   return n;
 }
 
 function hash(value: unknown, what: string): string {
   const lower = typeof value === 'string' ? value.toLowerCase() : value;
-  if (typeof lower !== 'string' || !HASH.test(lower)) throw new MalformedRpcAnswer(`${what}: expected a 32-byte hash, got ${JSON.stringify(value)}`);
+  if (typeof lower !== 'string' || !HASH.test(lower)) throw new RejectedRpcAnswer(`${what}: expected a 32-byte hash, got ${JSON.stringify(value)}`);
   return lower;
 }
 
 export function parseBlockHeader(raw: unknown, expectedNumber: number): BlockHeader {
-  if (raw === null || typeof raw !== 'object') throw new MalformedRpcAnswer(`block ${expectedNumber}: no block in the answer`);
+  if (raw === null || typeof raw !== 'object') throw new RejectedRpcAnswer(`block ${expectedNumber}: no block in the answer`);
   const b = raw as Record<string, unknown>;
+  const bloom = typeof b.logsBloom === 'string' ? b.logsBloom.toLowerCase() : b.logsBloom;
+  if (typeof bloom !== 'string' || !BLOOM.test(bloom)) throw new RejectedRpcAnswer(`block ${expectedNumber} logsBloom: expected 256 bytes, got ${JSON.stringify(b.logsBloom)?.slice(0, 80)}`);
   const header = {
     number: quantity(b.number, `block ${expectedNumber} number`),
     hash: hash(b.hash, `block ${expectedNumber} hash`),
     parentHash: hash(b.parentHash, `block ${expectedNumber} parentHash`),
     timestamp: quantity(b.timestamp, `block ${expectedNumber} timestamp`),
+    logsBloom: bloom,
   };
-  if (header.number !== expectedNumber) throw new MalformedRpcAnswer(`asked for block ${expectedNumber}, got block ${header.number}`);
+  if (header.number !== expectedNumber) throw new RejectedRpcAnswer(`asked for block ${expectedNumber}, got block ${header.number}`);
   return header;
 }
 
 export function parseLog(raw: unknown): RawLog {
-  if (raw === null || typeof raw !== 'object') throw new MalformedRpcAnswer(`log entry is ${JSON.stringify(raw)}`);
+  if (raw === null || typeof raw !== 'object') throw new RejectedRpcAnswer(`log entry is ${JSON.stringify(raw)}`);
   const l = raw as Record<string, unknown>;
   if (typeof l.address !== 'string' || typeof l.data !== 'string' || !Array.isArray(l.topics) || !l.topics.every((t) => typeof t === 'string')) {
-    throw new MalformedRpcAnswer(`log entry lacks address, data or topics: ${JSON.stringify(raw).slice(0, 300)}`);
+    throw new RejectedRpcAnswer(`log entry lacks address, data or topics: ${JSON.stringify(raw).slice(0, 300)}`);
   }
+  // A removed log belongs to a block that left the chain: never part of a canonical answer.
+  if (l.removed === true) throw new RejectedRpcAnswer(`log ${String(l.logIndex)} of block ${String(l.blockNumber)} is marked removed`);
   return {
-    address: l.address,
-    topics: l.topics as string[],
+    address: l.address.toLowerCase(),
+    topics: (l.topics as string[]).map((t) => t.toLowerCase()),
     data: l.data,
     blockNumber: quantity(l.blockNumber, 'log blockNumber'),
     blockHash: hash(l.blockHash, 'log blockHash'),
     logIndex: quantity(l.logIndex, 'log logIndex'),
-    removed: l.removed === true,
   };
+}
+
+/** Whether `log` passes `topics` (lower-case topics expected). */
+export function topicsMatch(log: Pick<RawLog, 'topics'>, topics: TopicFilter): boolean {
+  return topics.every((want, i) => want === null || (Array.isArray(want) ? want.includes(log.topics[i]!) : want === log.topics[i]));
 }
 
 const toHex = (n: number) => `0x${n.toString(16)}`;
@@ -80,127 +118,153 @@ const toHex = (n: number) => `0x${n.toString(16)}`;
 const HEADER_BATCH = 500;
 const HEADER_BATCHES_IN_FLIGHT = 3;
 
-async function batchHeaders(provider: JsonRpcProvider, numbers: readonly number[]): Promise<BlockHeader[]> {
-  const answers = await provider._send(numbers.map((n, id) => ({ id, jsonrpc: '2.0', method: 'eth_getBlockByNumber', params: [toHex(n), false] })));
-  const byId = new Map(answers.map((a) => [a.id, a]));
-  return numbers.map((n, id) => {
-    const answer = byId.get(id);
-    if (!answer) throw new MalformedRpcAnswer(`no answer for block ${n} in a batch of ${numbers.length}`);
-    if ('error' in answer) throw new Error(`eth_getBlockByNumber(${n}) failed: ${JSON.stringify(answer.error)}`);
-    return parseBlockHeader(answer.result, n);
-  });
-}
-
-let fetchTransportInstalled = false;
-
-/**
- * ethers' default Node transport rebuilds the body on every chunk, which makes large
- * eth_getLogs answers quadratically slow (toolchain.md §9); use fetch instead.
- */
-function installFetchTransport(): void {
-  if (fetchTransportInstalled) return;
-  fetchTransportInstalled = true;
-  FetchRequest.registerGetUrl(async (req, signal) => {
-    const controller = new AbortController();
-    signal?.addListener(() => controller.abort());
-    const timer = setTimeout(() => controller.abort(), req.timeout);
-    try {
-      const res = await fetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body ? Buffer.from(req.body) : undefined,
-        signal: controller.signal,
-      });
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => (headers[k] = v));
-      return { statusCode: res.status, statusMessage: res.statusText, headers, body: new Uint8Array(await res.arrayBuffer()) };
-    } finally {
-      clearTimeout(timer);
-    }
-  });
+function resultOf(outcome: RpcOutcome): unknown {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
 }
 
 export class ChainClient {
-  private readonly providers: JsonRpcProvider[];
+  private readonly nodes: JsonRpcEndpoint[];
   private preferred = 0;
+  /** The highest head any call accepted: heads never go backwards (a lower one is a lagging node). */
+  private maxHead = -1;
 
   constructor(urls: readonly string[], opts: { timeoutMs?: number } = {}) {
     if (urls.length === 0) throw new Error('ChainClient needs at least one RPC URL');
-    installFetchTransport();
-    this.providers = urls.map((url) => {
-      const request = new FetchRequest(url);
-      request.timeout = opts.timeoutMs ?? 30_000;
-      // staticNetwork: no eth_chainId probe per call; batchMaxCount: concurrent sends share a request.
-      return new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 100 });
-    });
+    this.nodes = urls.map((url) => new JsonRpcEndpoint(url, opts.timeoutMs ?? 30_000));
   }
 
-  /** Runs `call` on the preferred node, then on each other node in turn, until one answers. */
-  private async withFailover<T>(call: (provider: JsonRpcProvider) => Promise<T>): Promise<T> {
+  /** The highest head accepted so far (null before the first). */
+  get highestHead(): number | null {
+    return this.maxHead >= 0 ? this.maxHead : null;
+  }
+
+  /**
+   * Runs `call` on the preferred node, then on each other node in turn, until one gives an
+   * answer `call` accepts; the node that answered is preferred from then on. Throws the first
+   * node's error when none does.
+   */
+  private async onSomeNode<T>(call: (node: JsonRpcEndpoint) => Promise<T>, opts: CallOptions): Promise<T> {
     let firstError: unknown;
-    for (let i = 0; i < this.providers.length; i++) {
-      const index = (this.preferred + i) % this.providers.length;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const index = (this.preferred + i) % this.nodes.length;
+      const node = this.nodes[index]!;
       try {
-        const result = await call(this.providers[index]!);
+        const result = await call(node);
         this.preferred = index;
         return result;
       } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        if (err instanceof RejectedRpcAnswer) {
+          err.message = `${node.label}: ${err.message}`;
+          opts.onRejected?.(err);
+        }
         firstError ??= err;
       }
     }
     throw firstError;
   }
 
-  /** The head from eth_blockNumber: ethers' getBlockNumber() is cached and goes stale. */
-  blockNumber(): Promise<number> {
-    return this.withFailover(async (p) => quantity(await p.send('eth_blockNumber', []), 'eth_blockNumber'));
-  }
-
-  /** Headers of blocks `from..to` inclusive, fetched concurrently so ethers batches the requests. */
-  headers(from: number, to: number): Promise<BlockHeader[]> {
-    const numbers = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-    return this.headersOf(numbers);
+  /**
+   * The chain head as a header: an eth_blockNumber answer that is not below `floor` nor below
+   * any head accepted before, and whose block the same node then serves (a bogus, absurdly
+   * high head is a block nobody has).
+   */
+  head(opts: CallOptions & { floor?: number } = {}): Promise<BlockHeader> {
+    return this.onSomeNode(async (node) => {
+      const n = quantity(await node.call('eth_blockNumber', [], opts.signal), 'eth_blockNumber');
+      const floor = Math.max(this.maxHead, opts.floor ?? -1);
+      if (n < floor) throw new RejectedRpcAnswer(`head ${n} is below block ${floor}, seen before`);
+      const raw = await node.call('eth_getBlockByNumber', [toHex(n), false], opts.signal);
+      if (raw === null) throw new RejectedRpcAnswer(`head ${n} is a block the node does not serve`);
+      const header = parseBlockHeader(raw, n);
+      this.maxHead = Math.max(this.maxHead, n);
+      return header;
+    }, opts);
   }
 
   /**
-   * Headers of the given blocks, in order. Catch-up needs one per block, so they go out as
-   * JSON-RPC batches of HEADER_BATCH calls, a few batches at a time: about three times faster
-   * than ethers' own batching of 100.
+   * Headers of the given blocks, in order, every one of them present. They go out as JSON-RPC
+   * batches of HEADER_BATCH calls, a few at a time. `verify` may refuse the whole answer
+   * (throwing RejectedRpcAnswer), which sends the request to the next node.
    */
-  headersOf(numbers: readonly number[]): Promise<BlockHeader[]> {
-    return this.withFailover(async (p) => {
+  headers(numbers: readonly number[], opts: CallOptions & { verify?: (headers: BlockHeader[]) => void } = {}): Promise<BlockHeader[]> {
+    return this.onSomeNode(async (node) => {
       const chunks: number[][] = [];
       for (let i = 0; i < numbers.length; i += HEADER_BATCH) chunks.push(numbers.slice(i, i + HEADER_BATCH));
-      const headers: BlockHeader[][] = new Array(chunks.length);
+      const parts: BlockHeader[][] = new Array(chunks.length);
       await runLimited(chunks.length, HEADER_BATCHES_IN_FLIGHT, async (c) => {
-        headers[c] = await batchHeaders(p, chunks[c]!);
+        const chunk = chunks[c]!;
+        const outcomes = await node.batch(chunk.map((n) => ({ method: 'eth_getBlockByNumber', params: [toHex(n), false] })), opts.signal);
+        parts[c] = outcomes.map((o, i) => {
+          const raw = resultOf(o);
+          if (raw === null) throw new RejectedRpcAnswer(`the node does not serve block ${chunk[i]}`);
+          return parseBlockHeader(raw, chunk[i]!);
+        });
       });
-      return headers.flat();
-    });
+      const headers = parts.flat();
+      opts.verify?.(headers);
+      return headers;
+    }, opts);
   }
 
-  logs(filter: { address: string; topics: Array<string | string[] | null>; fromBlock: number; toBlock: number }): Promise<RawLog[]> {
-    return this.withFailover(async (p) => {
-      const answer: unknown = await p.send('eth_getLogs', [
-        { address: filter.address, topics: filter.topics, fromBlock: toHex(filter.fromBlock), toBlock: toHex(filter.toBlock) },
-      ]);
-      if (!Array.isArray(answer)) throw new MalformedRpcAnswer(`eth_getLogs answered ${JSON.stringify(answer).slice(0, 200)}`);
-      return answer.map(parseLog);
-    });
+  /**
+   * eth_getLogs over blocks `fromBlock..toBlock`. Every log must lie in the range and pass the
+   * filter, or the answer is refused. A provider's refusal of the range (too many blocks or
+   * results) is thrown as the node's JsonRpcError, for the caller to narrow the range.
+   */
+  logs(filter: { address: string; topics: TopicFilter; fromBlock: number; toBlock: number }, opts: CallOptions = {}): Promise<RawLog[]> {
+    const address = filter.address.toLowerCase();
+    const topics = filter.topics.map((t) => (t === null ? null : Array.isArray(t) ? t.map((x) => x.toLowerCase()) : t.toLowerCase()));
+    return this.onSomeNode(async (node) => {
+      const answer = await node.call('eth_getLogs', [{ address, topics, fromBlock: toHex(filter.fromBlock), toBlock: toHex(filter.toBlock) }], opts.signal);
+      if (!Array.isArray(answer)) throw new RejectedRpcAnswer(`eth_getLogs answered ${JSON.stringify(answer).slice(0, 200)}`);
+      const logs = answer.map(parseLog);
+      for (const l of logs) {
+        if (l.blockNumber < filter.fromBlock || l.blockNumber > filter.toBlock) {
+          throw new RejectedRpcAnswer(`eth_getLogs ${filter.fromBlock}..${filter.toBlock} answered a log of block ${l.blockNumber}`);
+        }
+        if (l.address !== address || !topicsMatch(l, topics)) {
+          throw new RejectedRpcAnswer(`eth_getLogs answered a log that does not pass the filter (block ${l.blockNumber}, address ${l.address}, topic ${l.topics[0]})`);
+        }
+      }
+      return logs;
+    }, opts);
+  }
+
+  /**
+   * Every log of each given block (eth_getLogs by block hash, no filter), in one batch. Each
+   * log must carry the block's number and hash. `verify` may refuse the answer as a whole.
+   */
+  blockLogs(blocks: ReadonlyArray<Pick<BlockHeader, 'number' | 'hash'>>, opts: CallOptions & { verify?: (logs: RawLog[][]) => void } = {}): Promise<RawLog[][]> {
+    return this.onSomeNode(async (node) => {
+      const outcomes = await node.batch(blocks.map((b) => ({ method: 'eth_getLogs', params: [{ blockHash: b.hash }] })), opts.signal);
+      const logs = outcomes.map((o, i) => {
+        const block = blocks[i]!;
+        // The header came from the chain a moment ago: a node that now denies the block is behind or reorging.
+        if (!o.ok) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}): ${o.error.message}`);
+        if (!Array.isArray(o.result)) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} answered ${JSON.stringify(o.result).slice(0, 200)}`);
+        const entries = o.result.map(parseLog);
+        for (const l of entries) {
+          if (l.blockHash !== block.hash || l.blockNumber !== block.number) {
+            throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}) answered a log of block ${l.blockNumber} (${l.blockHash})`);
+          }
+        }
+        return entries;
+      });
+      opts.verify?.(logs);
+      return logs;
+    }, opts);
   }
 
   /** eth_call of a view returning one uint256, as a canonical decimal string; at `block` if given. */
-  viewUint(contract: string, iface: Interface, fn: string, args: readonly unknown[], block?: number): Promise<string> {
-    return this.withFailover(async (p) => {
+  viewUint(contract: string, iface: Interface, fn: string, args: readonly unknown[], block?: number, opts: CallOptions = {}): Promise<string> {
+    return this.onSomeNode(async (node) => {
       const data = iface.encodeFunctionData(fn, args);
-      const answer: unknown = await p.send('eth_call', [{ to: contract, data }, block === undefined ? 'latest' : toHex(block)]);
-      if (typeof answer !== 'string' || answer === '0x') throw new MalformedRpcAnswer(`${fn}: empty answer from ${contract} (no contract there?)`);
+      const answer = await node.call('eth_call', [{ to: contract, data }, block === undefined ? 'latest' : toHex(block)], opts.signal);
+      if (typeof answer !== 'string' || answer === '0x') throw new RejectedRpcAnswer(`${fn}: empty answer from ${contract} (no contract there?)`);
       const [value] = iface.decodeFunctionResult(fn, answer);
       return (value as bigint).toString();
-    });
-  }
-
-  destroy(): void {
-    for (const p of this.providers) p.destroy();
+    }, opts);
   }
 }

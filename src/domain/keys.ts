@@ -60,6 +60,12 @@ export const rewardUpdateChunks = (market: string, updateId: string) => `seqflow
 /** Set of the chunk indexes of a reward update the relayer accepted. */
 export const rewardChunksSent = (market: string, updateId: string) => `seqflow:RewardChunksSent.${market}.${updateId}`;
 
+/** The chain follower's canonical hashes of a market's recent blocks: sorted set, score = block number, member `<n>:<hash>`. */
+export const followerCanonicalChain = (market: string) => `seqflow:CanonicalChain.${market}`;
+
+/** Events the follower reported from wide eth_getLogs ranges (`<blockHash>:<logIndex>`), for the delayed re-scan. */
+export const followerReportedEvents = (market: string) => `seqflow:ReportedEvents.${market}`;
+
 /** Set of the batch CIDs of an epoch already pushed to the attestor queue. */
 export const attestorPushed = (market: string, epochId: string) => `seqflow:AttestorPushed.${market}.${epochId}`;
 

@@ -8,8 +8,17 @@ import type { RewardSettings } from '../config.js';
 /** Where a market's chain follower resumes: the next block to scan and the hash of the one before. */
 export interface ChainCursor {
   nextBlock: number;
-  /** Canonical hash of `nextBlock - 1` when it was scanned; null before the first scan. */
+  /** Canonical hash of `nextBlock - 1` when it was checked block by block; null after wide ranges or before the first scan. */
   parentHash: string | null;
+  /** Old blocks read in wide eth_getLogs ranges, to be read again once `dueAtMs` has passed (absent or null: none). */
+  rescan?: RescanRange | null;
+}
+
+/** Blocks `nextBlock..toBlock` still to be re-scanned, not before `dueAtMs` (wall-clock ms). */
+export interface RescanRange {
+  nextBlock: number;
+  toBlock: number;
+  dueAtMs: number;
 }
 
 export interface EpochReleased {
@@ -20,14 +29,21 @@ export interface EpochReleased {
   /** Timestamp (seconds) of the release block: the submission window opens then. */
   blockTimestamp: number;
   logIndex: number;
+  /** Found only by the re-scan of a range whose first answer missed it: `day` is dayCounter at its block when the node could tell. */
+  recovered?: { day: string | null };
 }
 
 export interface DayStarted {
   kind: 'DayStarted';
   dayId: string;
   blockNumber: number;
-  blockTimestamp: number;
+  /** Absent in histories from before 0.3.0, and for a day read from dayCounter. */
+  blockHash?: string;
+  /** Absent for a day read from dayCounter. */
+  blockTimestamp?: number;
   logIndex: number;
+  /** `dayCounter`: no DayStartedEvent, the contract's dayCounter was raised (e.g. by the owner's loadCurrentDay). */
+  source?: 'dayCounter';
 }
 
 export interface SnapshotBatchSubmitted {
@@ -35,6 +51,8 @@ export interface SnapshotBatchSubmitted {
   epochId: string;
   batchCid: string;
   blockNumber: number;
+  /** Absent in histories from before 0.3.0. */
+  blockHash?: string;
   logIndex: number;
 }
 
@@ -46,17 +64,54 @@ export interface FollowChainInput {
   cursor: ChainCursor;
   /** Return after this long even without events, so the workflow can checkpoint the cursor. */
   maxWaitMs: number;
+  /** The highest head the market has seen: a lower answer is a lagging node, refused. */
+  headFloor?: number;
+  /** The market's day: a dayCounter that differs ends the call early (the chain's day is authoritative). */
+  day?: string;
+  /** The follower conditions the market shows now: the call returns as soon as they change. */
+  shown?: FollowerConditions;
+}
+
+/** What keeps the follower from working normally; null when all is well. */
+export interface FollowerConditions {
+  /** No progress since `sinceMs` (wall clock) while the chain is ahead or every attempt fails. */
+  stalled: { sinceMs: number; lastError: string } | null;
+  /** RPC answers refused since `sinceMs` (wall clock), the last one within the last minute. */
+  rejecting: { sinceMs: number; count: number; lastReason: string } | null;
+}
+
+/**
+ * The chain disagrees with what seqflow recorded beyond what any reorg allows: a fork deeper
+ * than MAX_REORG_DEPTH, or headers that do not link on any node. The market stops advancing.
+ */
+export interface FinalityViolation {
+  kind: 'deep-reorg' | 'broken-chain';
+  /** The first block that does not fit the recorded chain. */
+  atBlock: number;
+  detail: string;
 }
 
 export interface FollowChainResult {
   events: MarketEvent[];
   cursor: ChainCursor;
-  /** Chain head at the last poll. */
-  head: number;
-  /** Parent-hash mismatches seen (each rewound and rescanned). */
+  /** Chain head at the last poll (a sane one: never below one seen before, and a block the node serves); null if none was read. */
+  head: number | null;
+  /** Reorgs walked back and rescanned. */
   reorgs: number;
-  /** Logs that could not be decoded (reported and skipped). */
+  /** Logs of followed events that could not be decoded (reported and skipped). */
   skippedLogs: number;
+  // The fields below are absent in histories from before 0.3.0.
+  /** Blocks replaced by the deepest of those reorgs. */
+  reorgDepthMax?: number;
+  /** RPC answers refused during the call. */
+  rejectedAnswers?: number;
+  /** Events only the delayed re-scan found: a first eth_getLogs answer had silently missed them. */
+  recoveredEvents?: number;
+  conditions?: FollowerConditions;
+  /** Set when the follower stopped at a finality violation: `cursor` did not pass it. */
+  violation?: FinalityViolation;
+  /** dayCounter at block `blockNumber` (the last block scanned) differs from the market's day. */
+  dayCounter?: { day: string; blockNumber: number };
 }
 
 /** The market's contract parameters, and the worker's reward settings the workflows act on. */
@@ -94,8 +149,44 @@ export interface BatchPreparationInput {
   day?: string;
   releaseBlockNumber: number;
   releaseBlockTimestamp: number;
+  /** Absent in histories from before 0.3.0. */
+  releaseBlockHash?: string;
   submissionWindowSeconds: number;
+  /** The market's head when it saw the release: the preparation refuses lower heads. */
+  headFloor?: number;
 }
+
+/** The block an epoch was released in, as the follower saw it. */
+export interface ReleaseBlock {
+  blockNumber: number;
+  blockHash: string;
+  /** Seconds. */
+  timestamp: number;
+}
+
+export interface PrepareEpochInput {
+  market: string;
+  epochId: string;
+  day: string;
+  release: ReleaseBlock;
+  submissionWindowSeconds: number;
+  headFloor?: number;
+}
+
+/** The blocks of an epoch's submission window, and what ended it. */
+export interface EpochWindow {
+  fromBlock: number;
+  toBlock: number;
+  /** `next-block`: the first block past the window's end exists; `wait-timeout`: none came within WINDOW_CLOSE_WAIT_SECONDS. */
+  closedBy: 'next-block' | 'wait-timeout';
+}
+
+export type PreparedEpoch =
+  | ({ kind: 'prepared'; window: EpochWindow } & PreparedBatches)
+  /** The release block left the chain, and the release is now in another block: the window starts there. */
+  | { kind: 'rebased'; release: ReleaseBlock }
+  /** The release block left the chain and no canonical block holds the release. */
+  | { kind: 'orphaned'; detail: string };
 
 export interface PrepareBatchesInput {
   market: string;
@@ -125,4 +216,13 @@ export interface EpochOutcome {
   submissionCount: number;
   malformedCount: number;
   day: string;
+  /** The window's blocks (absent in outcomes from before 0.3.0). */
+  window?: EpochWindow;
+}
+
+/** A batch preparation whose release left the chain: nothing was counted or pushed. */
+export interface OrphanedEpoch {
+  epochId: string;
+  orphaned: true;
+  detail: string;
 }

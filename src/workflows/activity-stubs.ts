@@ -23,6 +23,16 @@ export const { followChain } = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
 
+/** A paused or halted market's head watcher ends after this long, and is started again. */
+export const WATCH_MAX_WAIT_MS = 60 * 60 * 1000;
+
+export const { watchHead } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: retryForever,
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+});
+
 export const { getChainHead, loadMarketParams, readDayCounter, resolveCurrentDay, findPastDaysToCatchUp, prepareRewardUpdate, pushAttestorMessages } =
   proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -32,6 +42,13 @@ export const { getChainHead, loadMarketParams, readDayCounter, resolveCurrentDay
 export const { prepareBatches, pushBatchesToFinalizer } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
+  retry: retryForever,
+});
+
+/** Waits up to WINDOW_CLOSE_WAIT_SECONDS (at most an hour) for the window's end block, heartbeating every poll. */
+export const { prepareEpoch } = proxyActivities<Activities>({
+  startToCloseTimeout: '70 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: retryForever,
 });
 

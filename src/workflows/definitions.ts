@@ -3,7 +3,7 @@
  * queries, updates and signals. Workflow-safe: no I/O imports.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ChainCursor, EpochOutcome, MarketParams } from '../domain/types.js';
+import type { ChainCursor, EpochOutcome, EpochReleased, FinalityViolation, FollowerConditions, MarketParams } from '../domain/types.js';
 
 /** Business IDs: one market workflow per market, one batch preparation per epoch. */
 export const marketWorkflowId = (market: string) => `market/${market}`;
@@ -14,6 +14,10 @@ export const finalRewardsWorkflowId = (market: string, day: string) => `market/$
 
 /** Versioning: market runs started before day tracking replay without it (see README). */
 export const DAYS_AND_REWARDS_PATCH = 'days-and-rewards';
+/** Market runs from 0.3.0 on watch the head while paused or halted (runs from before do not). */
+export const CHAIN_TRUTH_PATCH = 'chain-truth';
+/** Batch preparations from 0.3.0 on close their window on chain time (before: the head at the window's end). */
+export const CHAIN_TIME_WINDOW_PATCH = 'chain-time-window';
 
 export interface MarketStats {
   epochsStarted: number;
@@ -26,7 +30,32 @@ export interface MarketStats {
   /** Periodic reward updates and final day updates started (absent in older states). */
   periodicRewardUpdates?: number;
   finalRewardUpdates?: number;
+  // Absent in states from before 0.3.0:
+  /** Epochs whose release left the chain before their window closed (nothing batched). */
+  epochsOrphaned?: number;
+  /** RPC answers the follower refused (lagging, malformed, incomplete, contradicting). */
+  rpcAnswersRejected?: number;
+  /** Blocks replaced by the deepest reorg followed. */
+  reorgDepthMax?: number;
+  /** Events only the delayed re-scan found (a first answer had missed them). */
+  eventsRecovered?: number;
 }
+
+/**
+ * Something keeps the market from working normally. Kinds: `finality-violation` (the chain
+ * disagrees with what was recorded beyond any reorg: the market stops advancing until an
+ * operator acts), `follower-stalled` (no progress while the chain moves), `rpc-answers-rejected`
+ * (answers refused in the last minute), `day-mismatch` (dayCounter below the market's day).
+ */
+export interface MarketProblem {
+  kind: 'finality-violation' | 'follower-stalled' | 'rpc-answers-rejected' | 'day-mismatch';
+  /** ISO 8601, when it began. */
+  since: string;
+  detail: string;
+}
+
+/** `failed`: the market does not advance (finality violation, stalled follower); `degraded`: it advances, with problems. */
+export type MarketHealth = 'ok' | 'degraded' | 'failed';
 
 /** The market's day, as the chain says (dayCounter, then each DayStartedEvent). */
 export interface DayTracking {
@@ -51,6 +80,17 @@ export interface MarketState {
   stats: MarketStats;
   /** Absent in states from before day tracking, and until the day is first read. */
   days?: DayTracking;
+  // Absent in states from before 0.3.0:
+  /** The follower's conditions as last reported (they are passed back to it, which returns when they change). */
+  follower?: FollowerConditions;
+  /** Set while the market is halted at a finality violation; cleared by the operator (resume or rewind). */
+  violation?: (FinalityViolation & { sinceMs: number }) | null;
+  /** dayCounter went below the market's day: `chainDay` is what it says now. */
+  dayMismatch?: { sinceMs: number; chainDay: string; blockNumber: number } | null;
+  /** Epochs whose preparation ended orphaned, most recent last: a later release starts them again. */
+  orphanedEpochs?: string[];
+  /** Releases of epochs seen while their preparation was open: one is used if that preparation ends orphaned. */
+  rereleases?: EpochReleased[];
 }
 
 export interface MarketWorkflowInput {
@@ -70,17 +110,25 @@ export interface MarketStatus extends MarketState {
   params: MarketParams | null;
   stopping: boolean;
   runId: string;
+  health: MarketHealth;
+  problems: MarketProblem[];
 }
 
 export interface EpochClosed {
   epochId: string;
-  outcome: { status: 'batched'; result: EpochOutcome } | { status: 'failed'; error: string };
+  outcome: { status: 'batched'; result: EpochOutcome } | { status: 'failed'; error: string } | { status: 'orphaned'; detail: string };
 }
 
 export const statusQuery = defineQuery<MarketStatus>('status');
 export const pauseUpdate = defineUpdate<MarketStatus>('pause');
 export const resumeUpdate = defineUpdate<MarketStatus>('resume');
 export const stopUpdate = defineUpdate<MarketStatus>('stop');
+/**
+ * The operator's answer to a finality violation that is real: follow the chain as it is now
+ * from `toBlock` (at most the cursor). Blocks from there are scanned again (effects are
+ * idempotent); recorded hashes above it are forgotten.
+ */
+export const rewindUpdate = defineUpdate<MarketStatus, [{ toBlock: number }]>('rewind');
 /** Re-reads the contract parameters before the next poll (they are also read on every event). */
 export const refreshParamsSignal = defineSignal('refreshParams');
 /** Sent by a batch preparation to its market's workflow ID, so it reaches the current run. */
@@ -88,6 +136,10 @@ export const epochClosedSignal = defineSignal<[EpochClosed]>('epochClosed');
 
 /** The carried state inside a status answer, e.g. to restart a stopped market where it ended. */
 export function marketStateOf(status: MarketStatus): MarketState {
-  const { market, cursor, head, lastEpochId, openEpochs, paused, stats, days } = status;
-  return { market, cursor, head, lastEpochId, openEpochs, paused, stats, ...(days ? { days } : {}) };
+  const state: Partial<MarketStatus> = { ...status };
+  for (const key of STATUS_ONLY) delete state[key];
+  return state as MarketState;
 }
+
+/** The fields a status adds to the state. */
+const STATUS_ONLY = ['headLag', 'params', 'stopping', 'runId', 'health', 'problems'] as const satisfies ReadonlyArray<Exclude<keyof MarketStatus, keyof MarketState>>;

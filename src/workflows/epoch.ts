@@ -1,7 +1,8 @@
 /**
- * Per-epoch children: batch preparation waits out the submission window and stores the
- * epoch's batches; batch submission tells the relayer the count and feeds the finalizer.
- * They pass Redis keys and counts, never submission lists.
+ * Per-epoch children: batch preparation waits out the submission window, closes it on chain
+ * time and stores the epoch's batches (or ends orphaned if its release left the chain); batch
+ * submission tells the relayer the count and feeds the finalizer. They pass Redis keys and
+ * counts, never submission lists.
  */
 import {
   CancellationScope,
@@ -10,31 +11,62 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   rootCause,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchPreparationInput, BatchSubmissionInput, EpochOutcome } from '../domain/types.js';
+import type { BatchPreparationInput, BatchSubmissionInput, EpochOutcome, EpochWindow, OrphanedEpoch, PreparedBatches, ReleaseBlock } from '../domain/types.js';
 import { msUntilWindowCloses } from '../domain/window.js';
-import { getChainHead, prepareBatches, pushBatchesToFinalizer, resolveCurrentDay, submitBatchSize } from './activity-stubs.js';
-import { batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
+import { getChainHead, prepareBatches, prepareEpoch, pushBatchesToFinalizer, resolveCurrentDay, submitBatchSize } from './activity-stubs.js';
+import { CHAIN_TIME_WINDOW_PATCH, batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
 
-export async function batchPreparationWorkflow(input: BatchPreparationInput): Promise<EpochOutcome> {
+export async function batchPreparationWorkflow(input: BatchPreparationInput): Promise<EpochOutcome | OrphanedEpoch> {
   let outcome: EpochClosed['outcome'] = { status: 'failed', error: 'cancelled' };
   try {
-    // A durable timer from the release block's time: it survives restarts, and catching up
-    // after downtime does not stretch the window.
-    await sleep(msUntilWindowCloses(input.releaseBlockTimestamp, input.submissionWindowSeconds, Date.now()));
-    const { head } = await getChainHead();
-    // The day the epoch was released in; histories from before day tracking read it here.
-    const day = input.day ?? (await resolveCurrentDay(input.market));
-    const prepared = await prepareBatches({
-      market: input.market,
-      epochId: input.epochId,
-      fromBlock: input.releaseBlockNumber,
-      toBlock: Math.max(head, input.releaseBlockNumber),
-      day,
-    });
+    const chainTime = patched(CHAIN_TIME_WINDOW_PATCH);
+    let prepared: PreparedBatches & { window?: EpochWindow };
+    let day: string;
+    if (chainTime && input.releaseBlockHash !== undefined) {
+      day = input.day ?? (await resolveCurrentDay(input.market));
+      let release: ReleaseBlock = { blockNumber: input.releaseBlockNumber, blockHash: input.releaseBlockHash, timestamp: input.releaseBlockTimestamp };
+      for (;;) {
+        // A durable timer until the window's end on the release block's clock: it survives
+        // restarts, and a catch-up after downtime does not stretch the window.
+        await sleep(msUntilWindowCloses(release.timestamp, input.submissionWindowSeconds, Date.now()));
+        const closed = await prepareEpoch({
+          market: input.market,
+          epochId: input.epochId,
+          day,
+          release,
+          submissionWindowSeconds: input.submissionWindowSeconds,
+          ...(input.headFloor === undefined ? {} : { headFloor: input.headFloor }),
+        });
+        if (closed.kind === 'rebased') {
+          release = closed.release;
+          continue;
+        }
+        if (closed.kind === 'orphaned') {
+          outcome = { status: 'orphaned', detail: closed.detail };
+          return { epochId: input.epochId, orphaned: true, detail: closed.detail };
+        }
+        prepared = closed;
+        break;
+      }
+    } else {
+      // Started before 0.3.0: the window ends at the head when the timer fires.
+      await sleep(msUntilWindowCloses(input.releaseBlockTimestamp, input.submissionWindowSeconds, Date.now()));
+      const { head } = await getChainHead();
+      // The day the epoch was released in; histories from before day tracking read it here.
+      day = input.day ?? (await resolveCurrentDay(input.market));
+      prepared = await prepareBatches({
+        market: input.market,
+        epochId: input.epochId,
+        fromBlock: input.releaseBlockNumber,
+        toBlock: Math.max(head, input.releaseBlockNumber),
+        day,
+      });
+    }
     await executeChild(batchSubmissionWorkflow, {
       workflowId: batchSubmissionWorkflowId(input.market, input.epochId),
       args: [{ market: input.market, epochId: input.epochId, batchCount: prepared.batchCount }],
@@ -47,6 +79,7 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
       submissionCount: prepared.submissionCount,
       malformedCount: prepared.malformedCount,
       day,
+      ...(prepared.window ? { window: prepared.window } : {}),
     };
     outcome = { status: 'batched', result };
     return result;

@@ -4,8 +4,11 @@
  */
 import { compareDecimal } from '../domain/decimal.js';
 import { epochsDurationMs } from '../domain/rewards.js';
-import type { ChainCursor, EpochReleased, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
-import type { DayTracking, EpochClosed, MarketState } from './definitions.js';
+import type { ChainCursor, DayStarted, EpochReleased, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
+import type { DayTracking, EpochClosed, MarketHealth, MarketProblem, MarketState } from './definitions.js';
+
+/** Orphaned epochs and re-releases remembered, most recent last. */
+const REMEMBERED_EPOCHS = 64;
 
 /** What the market workflow starts after a follower result, in chain order. */
 export interface MarketPlan {
@@ -24,9 +27,29 @@ export function initialMarketState(market: string): MarketState {
     lastEpochId: null,
     openEpochs: [],
     paused: false,
-    stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0, periodicRewardUpdates: 0, finalRewardUpdates: 0 },
+    stats: {
+      epochsStarted: 0,
+      duplicateReleases: 0,
+      epochsBatched: 0,
+      epochsFailed: 0,
+      reorgs: 0,
+      skippedLogs: 0,
+      periodicRewardUpdates: 0,
+      finalRewardUpdates: 0,
+      epochsOrphaned: 0,
+      rpcAnswersRejected: 0,
+      reorgDepthMax: 0,
+      eventsRecovered: 0,
+    },
+    follower: { stalled: null, rejecting: null },
+    violation: null,
+    dayMismatch: null,
+    orphanedEpochs: [],
+    rereleases: [],
   };
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Market {
   constructor(readonly state: MarketState) {}
@@ -40,13 +63,41 @@ export class Market {
     this.state.cursor = { nextBlock, parentHash: null };
   }
 
-  /** Takes a follower result; returns the epoch releases to act on, in chain order. */
-  advance(result: FollowChainResult): MarketEvent[] {
-    this.state.cursor = result.cursor;
-    this.state.head = result.head;
-    this.state.stats.reorgs += result.reorgs;
-    this.state.stats.skippedLogs += result.skippedLogs;
-    return result.events;
+  /**
+   * Takes a follower result at workflow time `nowMs`: cursor, head, counters, conditions, a
+   * finality violation. Returns the events to act on, in chain order; a dayCounter above the
+   * market's day is one more event, a day start like a DayStartedEvent.
+   */
+  advance(result: FollowChainResult, nowMs: number): MarketEvent[] {
+    const { state } = this;
+    const stats = state.stats;
+    state.cursor = result.cursor;
+    if (result.head !== null) state.head = result.head;
+    stats.reorgs += result.reorgs;
+    stats.skippedLogs += result.skippedLogs;
+    stats.reorgDepthMax = Math.max(stats.reorgDepthMax ?? 0, result.reorgDepthMax ?? 0);
+    stats.rpcAnswersRejected = (stats.rpcAnswersRejected ?? 0) + (result.rejectedAnswers ?? 0);
+    stats.eventsRecovered = (stats.eventsRecovered ?? 0) + (result.recoveredEvents ?? 0);
+    if (result.conditions) state.follower = result.conditions;
+    if (result.violation) state.violation = { ...result.violation, sinceMs: nowMs };
+    if (!result.dayCounter || !state.days) return result.events;
+    return [...result.events, ...this.dayCounterSays(result.dayCounter, result.events, nowMs)];
+  }
+
+  /** The chain's dayCounter is authoritative: above the market's day it starts that day; below, it is a problem. */
+  private dayCounterSays(counter: { day: string; blockNumber: number }, events: readonly MarketEvent[], nowMs: number): DayStarted[] {
+    const order = compareDecimal(counter.day, this.dayAfter(events));
+    if (order < 0) {
+      this.state.dayMismatch = { sinceMs: this.state.dayMismatch?.sinceMs ?? nowMs, chainDay: counter.day, blockNumber: counter.blockNumber };
+      return [];
+    }
+    this.state.dayMismatch = null;
+    return order > 0 ? [{ kind: 'DayStarted', dayId: counter.day, blockNumber: counter.blockNumber, logIndex: -1, source: 'dayCounter' }] : [];
+  }
+
+  /** The day the follower compares dayCounter with: what the chain said last when it disagreed, else the market's day. */
+  followerDay(): string | undefined {
+    return this.state.dayMismatch?.chainDay ?? this.state.days?.day;
   }
 
   headLag(): number | null {
@@ -54,21 +105,97 @@ export class Market {
     return Math.max(0, this.state.head - (this.state.cursor.nextBlock - 1));
   }
 
+  /** Paused by the operator, or halted at a finality violation: the market does not follow the chain. */
+  halted(): boolean {
+    return this.state.paused || Boolean(this.state.violation);
+  }
+
+  /** The operator's resume: following again, also after a finality violation (the follower checks anew). */
+  resume(): void {
+    this.state.paused = false;
+    this.state.violation = null;
+  }
+
+  /** Throws unless `toBlock` is a block at or below the cursor. */
+  assertCanRewind(toBlock: unknown): void {
+    const cursor = this.state.cursor;
+    if (!cursor) throw new Error('the market has no cursor yet');
+    if (typeof toBlock !== 'number' || !Number.isSafeInteger(toBlock) || toBlock < 0 || toBlock > cursor.nextBlock) {
+      throw new Error(`toBlock must be a block number from 0 to the cursor ${cursor.nextBlock}, got ${JSON.stringify(toBlock)}`);
+    }
+  }
+
+  /** Follows the chain as it is now from `toBlock`: the violation is cleared, nothing below is checked again. */
+  rewind(toBlock: number): void {
+    this.state.cursor = { nextBlock: toBlock, parentHash: null, rescan: null };
+    this.state.violation = null;
+  }
+
+  problems(): MarketProblem[] {
+    const { violation, follower, dayMismatch, days } = this.state;
+    const problems: MarketProblem[] = [];
+    if (violation) problems.push({ kind: 'finality-violation', since: iso(violation.sinceMs), detail: `${violation.kind} at block ${violation.atBlock}: ${violation.detail}` });
+    if (follower?.stalled) problems.push({ kind: 'follower-stalled', since: iso(follower.stalled.sinceMs), detail: `no progress; last error: ${follower.stalled.lastError}` });
+    if (follower?.rejecting) {
+      const { sinceMs, count, lastReason } = follower.rejecting;
+      problems.push({ kind: 'rpc-answers-rejected', since: iso(sinceMs), detail: `${count} answer${count === 1 ? '' : 's'} refused; last: ${lastReason}` });
+    }
+    if (dayMismatch) {
+      problems.push({ kind: 'day-mismatch', since: iso(dayMismatch.sinceMs), detail: `dayCounter is ${dayMismatch.chainDay} at block ${dayMismatch.blockNumber}, below the market's day ${days?.day ?? '?'}` });
+    }
+    return problems;
+  }
+
+  health(): MarketHealth {
+    const problems = this.problems();
+    if (problems.some((p) => p.kind === 'finality-violation' || p.kind === 'follower-stalled')) return 'failed';
+    return problems.length > 0 ? 'degraded' : 'ok';
+  }
+
+  /**
+   * Before an epoch's preparation is started: lists it as open, so that a close reported while
+   * the start is in flight leaves it closed. Returns whether it was open already.
+   */
+  epochStarting(epochId: string): boolean {
+    if (this.state.openEpochs.includes(epochId)) return true;
+    this.state.openEpochs.push(epochId);
+    return false;
+  }
+
   epochStarted(epochId: string): void {
     this.state.stats.epochsStarted++;
-    if (!this.state.openEpochs.includes(epochId)) this.state.openEpochs.push(epochId);
+    this.state.orphanedEpochs = (this.state.orphanedEpochs ?? []).filter((id) => id !== epochId);
     this.noteEpoch(epochId);
   }
 
-  duplicateRelease(epochId: string): void {
+  /** The epoch's preparation runs or ran: a re-release of an open epoch is kept in case that preparation ends orphaned. */
+  duplicateRelease(event: EpochReleased, wasOpen: boolean): void {
     this.state.stats.duplicateReleases++;
-    this.noteEpoch(epochId);
+    if (wasOpen) this.state.rereleases = [...(this.state.rereleases ?? []).filter((e) => e.epochId !== event.epochId), event].slice(-REMEMBERED_EPOCHS);
+    else this.state.openEpochs = this.state.openEpochs.filter((id) => id !== event.epochId);
+    this.noteEpoch(event.epochId);
   }
 
-  epochClosed(report: EpochClosed): void {
-    this.state.openEpochs = this.state.openEpochs.filter((id) => id !== report.epochId);
-    if (report.outcome.status === 'batched') this.state.stats.epochsBatched++;
-    else this.state.stats.epochsFailed++;
+  /** Whether the epoch's last preparation ended orphaned: a new release may start it again. */
+  isOrphaned(epochId: string): boolean {
+    return (this.state.orphanedEpochs ?? []).includes(epochId);
+  }
+
+  /** Takes a preparation's report. Returns a release to start the epoch again from, when it ended orphaned and one was seen meanwhile. */
+  epochClosed(report: EpochClosed): EpochReleased | null {
+    const { state } = this;
+    const stats = state.stats;
+    state.openEpochs = state.openEpochs.filter((id) => id !== report.epochId);
+    const rerelease = (state.rereleases ?? []).find((e) => e.epochId === report.epochId) ?? null;
+    state.rereleases = (state.rereleases ?? []).filter((e) => e.epochId !== report.epochId);
+    if (report.outcome.status === 'batched') stats.epochsBatched++;
+    else if (report.outcome.status === 'failed') stats.epochsFailed++;
+    else {
+      stats.epochsOrphaned = (stats.epochsOrphaned ?? 0) + 1;
+      state.orphanedEpochs = [...(state.orphanedEpochs ?? []).filter((id) => id !== report.epochId), report.epochId].slice(-REMEMBERED_EPOCHS);
+      return rerelease;
+    }
+    return null;
   }
 
   private noteEpoch(epochId: string): void {
@@ -116,7 +243,8 @@ export class Market {
         // that time to count them before the final update reads its counts.
         Object.assign(days, { finalPending: rewards ? days.day : null, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
       } else if (event.kind === 'EpochReleased') {
-        plan.epochs.push({ event, day: days.day });
+        // A release only the re-scan found is older than the last epoch: the day at its block, when known.
+        plan.epochs.push({ event, day: event.recovered?.day ?? days.day });
         // A rescan or a duplicate release repeats an epoch: it does not advance the day.
         if (latestEpoch !== null && compareDecimal(event.epochId, latestEpoch) <= 0) continue;
         latestEpoch = event.epochId;

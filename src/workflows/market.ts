@@ -2,6 +2,7 @@
  * One long-lived workflow per data market: follows the chain through the long-poll activity,
  * tracks the day, and starts the children: a batch preparation per EpochReleased, reward
  * updates (periodic, and the previous day's final one), and pushes to the attestor queue.
+ * A finality violation halts it until an operator resumes or rewinds it.
  */
 import {
   CancellationScope,
@@ -19,8 +20,9 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EpochReleased, FollowChainResult, MarketParams } from '../domain/types.js';
-import { FOLLOW_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams, pushAttestorMessages, readDayCounter } from './activity-stubs.js';
+import { FOLLOW_MAX_WAIT_MS, WATCH_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams, pushAttestorMessages, readDayCounter, watchHead } from './activity-stubs.js';
 import {
+  CHAIN_TRUTH_PATCH,
   DAYS_AND_REWARDS_PATCH,
   batchPreparationWorkflowId,
   epochClosedSignal,
@@ -29,6 +31,7 @@ import {
   periodicRewardsWorkflowId,
   refreshParamsSignal,
   resumeUpdate,
+  rewindUpdate,
   statusQuery,
   stopUpdate,
   type MarketStatus,
@@ -45,23 +48,62 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   let refreshRequested = false;
   let poll: CancellationScope | undefined;
 
-  const status = (): MarketStatus => ({ ...market.state, headLag: market.headLag(), params, stopping, runId: workflowInfo().runId });
+  const status = (): MarketStatus => ({
+    ...market.state,
+    headLag: market.headLag(),
+    params,
+    stopping,
+    runId: workflowInfo().runId,
+    health: market.health(),
+    problems: market.problems(),
+  });
+  const notStopping = () => {
+    if (stopping) throw new Error('the market is stopping');
+  };
   setHandler(statusQuery, status);
-  setHandler(pauseUpdate, () => {
-    market.state.paused = true;
-    poll?.cancel();
-    return status();
-  });
-  setHandler(resumeUpdate, () => {
-    market.state.paused = false;
-    return status();
-  });
+  setHandler(
+    pauseUpdate,
+    () => {
+      market.state.paused = true;
+      poll?.cancel();
+      return status();
+    },
+    { validator: notStopping },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      market.resume();
+      return status();
+    },
+    { validator: notStopping },
+  );
   setHandler(stopUpdate, () => {
     stopping = true;
     poll?.cancel();
     return status();
   });
-  setHandler(epochClosedSignal, (report) => market.epochClosed(report));
+  setHandler(
+    rewindUpdate,
+    ({ toBlock }) => {
+      log.warn('rewound by the operator', { market: input.market, fromBlock: market.state.cursor?.nextBlock, toBlock });
+      market.rewind(toBlock);
+      poll?.cancel();
+      return status();
+    },
+    {
+      validator: (arg) => {
+        notStopping();
+        market.assertCanRewind((arg as { toBlock?: unknown } | undefined)?.toBlock);
+      },
+    },
+  );
+  setHandler(epochClosedSignal, async (report) => {
+    const restart = market.epochClosed(report);
+    if (report.outcome.status === 'orphaned') log.warn('epoch orphaned: its release left the chain', { market: input.market, epochId: report.epochId, detail: report.outcome.detail });
+    // Released again while its preparation was open, on the chain as it is now: that release counts.
+    if (restart && params) await startBatchPreparation(market, restart, params.submissionWindowSeconds, market.days?.day);
+  });
   setHandler(refreshParamsSignal, () => {
     refreshRequested = true;
     poll?.cancel(); // re-read now, not when the long poll returns
@@ -69,6 +111,8 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
 
   // Runs begun before day tracking replay without it; every new run tracks days.
   const tracksDays = patched(DAYS_AND_REWARDS_PATCH);
+  // Runs begun before 0.3.0 wait without an activity while paused.
+  const watchesHead = patched(CHAIN_TRUTH_PATCH);
   if (tracksDays) {
     if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
     // The day at the cursor, so that a catch-up assigns past epochs their own days.
@@ -80,8 +124,14 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   }
 
   while (!stopping && !continueAsNewDue(input)) {
-    await condition(() => !market.state.paused || stopping);
-    if (stopping) break;
+    if (market.halted()) {
+      if (watchesHead) {
+        await watchHeadWhile(market, () => market.halted() && !stopping);
+        continue;
+      }
+      await condition(() => !market.halted() || stopping);
+      if (stopping) break;
+    }
     if (tracksDays && refreshRequested) {
       refreshRequested = false;
       params = await loadMarketParams(input.market, market.days!.day);
@@ -93,14 +143,18 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
       // Come back in time for a final reward update that falls due without new events.
       const dueAt = tracksDays ? market.finalDueAtMs(params) : null;
       const maxWaitMs = dueAt === null ? FOLLOW_MAX_WAIT_MS : Math.min(FOLLOW_MAX_WAIT_MS, Math.max(1000, dueAt - Date.now()));
-      result = await poll.run(() => followChain({ market: input.market, cursor, maxWaitMs }));
+      const { head, follower } = market.state;
+      result = await poll.run(() =>
+        followChain({ market: input.market, cursor, maxWaitMs, ...(head === null ? {} : { headFloor: head }), day: market.followerDay(), ...(follower ? { shown: follower } : {}) }),
+      );
     } catch (err) {
-      if (isCancellation(err)) continue; // paused or stopping: the cursor stays where it was
+      if (isCancellation(err)) continue; // paused, stopping or rewound: the cursor stays where it was
       throw err;
     } finally {
       poll = undefined;
     }
-    const events = market.advance(result);
+    const events = market.advance(result, Date.now());
+    if (result.violation) log.error('finality violation: the market halts until an operator resumes or rewinds it', { market: input.market, ...result.violation });
     if (!tracksDays) {
       const windowSeconds = params.submissionWindowSeconds;
       await Promise.all(events.filter((e) => e.kind === 'EpochReleased').map((e) => startBatchPreparation(market, e, windowSeconds)));
@@ -121,6 +175,25 @@ function continueAsNewDue(input: MarketWorkflowInput): boolean {
   return info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength > input.continueAsNewAfterEvents);
 }
 
+/**
+ * While `halted()`: a head-watching activity heartbeats the chain head, so `status` (which reads
+ * the heartbeat through describe) stays current; it is cancelled once the market goes on.
+ */
+async function watchHeadWhile(market: Market, halted: () => boolean): Promise<void> {
+  const scope = new CancellationScope();
+  const watching = scope.run(async () => {
+    for (;;) {
+      const { head } = await watchHead({ cursor: market.cursor, ...(market.state.head === null ? {} : { headFloor: market.state.head }), maxWaitMs: WATCH_MAX_WAIT_MS });
+      if (head !== null) market.state.head = head;
+    }
+  });
+  await condition(() => !halted());
+  scope.cancel();
+  await watching.catch((err: unknown) => {
+    if (!isCancellation(err)) throw err;
+  });
+}
+
 async function carryOut(market: Market, plan: MarketPlan, params: MarketParams): Promise<void> {
   const m = market.state.market;
   await Promise.all([
@@ -134,15 +207,18 @@ async function carryOut(market: Market, plan: MarketPlan, params: MarketParams):
   if (plan.attestor.length > 0) await pushAttestorMessages({ market: m, batches: plan.attestor });
 }
 
-/** Starts a child under its business ID; false if it runs or ran already (only a failed one may run again). */
-async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId: string, input: A): Promise<boolean> {
+/**
+ * Starts a child under its business ID; false if it runs or ran already. Only a failed run may
+ * run again, or, with `reuse`, any closed one (an orphaned epoch, which wrote nothing).
+ */
+async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId: string, input: A, reuse = false): Promise<boolean> {
   try {
     await startChild(workflow, {
       workflowId,
       args: [input],
       // Children outlive this run: continue-as-new closes it, and their effects must still happen.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      workflowIdReusePolicy: reuse ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     });
     return true;
   } catch (err) {
@@ -154,22 +230,32 @@ async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId
 /**
  * Starts the epoch's batch preparation under its business ID. A second release of an epoch
  * whose preparation runs or completed is refused by the server, so it can never produce a
- * second set of batches.
+ * second set of batches; only an epoch whose preparation ended orphaned starts again.
  */
 async function startBatchPreparation(market: Market, event: EpochReleased, submissionWindowSeconds: number, day?: string): Promise<void> {
   const marketAddress = market.state.market;
-  const started = await startOnce(batchPreparationWorkflow, batchPreparationWorkflowId(marketAddress, event.epochId), {
-    market: marketAddress,
-    epochId: event.epochId,
-    ...(day === undefined ? {} : { day }),
-    releaseBlockNumber: event.blockNumber,
-    releaseBlockTimestamp: event.blockTimestamp,
-    submissionWindowSeconds,
-  });
+  const orphaned = market.isOrphaned(event.epochId);
+  const wasOpen = market.epochStarting(event.epochId);
+  const started = await startOnce(
+    batchPreparationWorkflow,
+    batchPreparationWorkflowId(marketAddress, event.epochId),
+    {
+      market: marketAddress,
+      epochId: event.epochId,
+      ...(day === undefined ? {} : { day }),
+      releaseBlockNumber: event.blockNumber,
+      releaseBlockTimestamp: event.blockTimestamp,
+      releaseBlockHash: event.blockHash,
+      submissionWindowSeconds,
+      ...(market.state.head === null ? {} : { headFloor: market.state.head }),
+    },
+    orphaned,
+  );
   if (started) {
+    if (orphaned) log.info('an orphaned epoch is released again: batched from its new block', { market: marketAddress, epochId: event.epochId, blockNumber: event.blockNumber });
     market.epochStarted(event.epochId);
   } else {
     log.info('epoch released again: its batch preparation already exists', { market: marketAddress, epochId: event.epochId, blockNumber: event.blockNumber });
-    market.duplicateRelease(event.epochId);
+    market.duplicateRelease(event, wasOpen);
   }
 }

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { ethers } from 'ethers';
 import { createBatchActivities } from '../../src/activities/batches.js';
-import { ChainClient, MalformedRpcAnswer } from '../../src/chain/rpc.js';
+import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import type { PreparedBatches } from '../../src/domain/types.js';
 import { startHardhatNode, type HardhatNode } from '../support/chain.js';
@@ -27,7 +27,7 @@ let node: HardhatNode | undefined;
 let redis: RedisServer | undefined;
 let provider: ethers.JsonRpcProvider;
 let client: ChainClient;
-/** Block numbers asked from the chain by the batch activities (headersOf). */
+/** Block numbers asked from the chain by the batch activities (headers). */
 let fetchedFromChain: number[] = [];
 let activities: ReturnType<typeof createBatchActivities>;
 /** BATCH_SIZE 1: one project per batch, for the multi-batch push tests. */
@@ -50,17 +50,18 @@ before(async () => {
   const hashOf = async (n: number) => ((await provider.send('eth_getBlockByNumber', [ethers.toQuantity(n), false])) as { hash: string }).hash.toLowerCase();
   h = (await Promise.all([R, R + 1, R + 2, R + 3].map(hashOf))) as typeof h;
   client = new ChainClient([node.url]);
-  const headersOf = client.headersOf.bind(client);
-  client.headersOf = (numbers) => {
+  const headers = client.headers.bind(client);
+  client.headers = (numbers, opts) => {
     fetchedFromChain.push(...numbers);
-    return headersOf(numbers);
+    return headers(numbers, opts);
   };
-  activities = createBatchActivities({ chain: client, redis: redis.client, batchSize: 2 });
-  onePerBatch = createBatchActivities({ chain: client, redis: redis.client, batchSize: 1 });
+  // The window settings are prepareEpoch's (test/activities/epoch-window.test.ts); these tests use the other activities.
+  const window = { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 };
+  activities = createBatchActivities({ chain: client, redis: redis.client, batchSize: 2, window });
+  onePerBatch = createBatchActivities({ chain: client, redis: redis.client, batchSize: 1, window });
 });
 
 after(async () => {
-  client?.destroy();
   provider?.destroy();
   await Promise.all([node?.stop(), redis?.stop()]);
 });
@@ -147,7 +148,7 @@ test('prepareBatches over blocks the chain does not have yet fails (to be retrie
   const head = Number(await provider.send('eth_blockNumber', []));
   await assert.rejects(
     runActivity(activities.prepareBatches, { market: A, epochId: '13', fromBlock: head + 1000, toBlock: head + 1002, day: '7' }),
-    (err: unknown) => err instanceof MalformedRpcAnswer && /no block/.test(err.message),
+    (err: unknown) => err instanceof RejectedRpcAnswer && /does not serve block/.test(err.message),
   );
   assert.equal(await r.exists(keys.epochBatchesStored(a, '13')), 0);
   assert.equal(await r.exists(keys.batchCount(a, '13')), 0);

@@ -46,7 +46,6 @@ before(async () => {
 });
 
 after(async () => {
-  client?.destroy();
   chain?.provider.destroy();
   await Promise.all([node?.stop(), redis?.stop(), relayer?.stop()]);
 });

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ethers } from 'ethers';
 import solc from 'solc';
-import type { ChainClient } from '../../src/chain/rpc.js';
 import { freePort, spawnService } from './process.js';
 
 const SUPPORT_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -139,7 +138,7 @@ export const DEFAULT_MARKET_PARAMS: MarketParams = {
 
 export interface TestChain {
   provider: ethers.JsonRpcProvider;
-  signer: ethers.Signer;
+  signer: ethers.NonceManager;
   protocolState: ethers.Contract;
   protocolStateAddress: string;
   /** Data market addresses (EIP-55 checksummed). */
@@ -148,8 +147,16 @@ export interface TestChain {
   releaseEpoch(market: string): Promise<{ epochId: number; blockNumber: number; blockHash: string }>;
   /** Emits EpochReleased again for an existing epoch id (simulated duplicate). */
   reemitEpochReleased(market: string, epochId: number): Promise<{ blockNumber: number; blockHash: string }>;
-  /** Mines `blocks` empty blocks at once (hardhat_mine). */
+  /** Mines `blocks` empty blocks at once (hardhat_mine: most have a zero parentHash, see rpc-proxy.ts). */
   mine(blocks: number): Promise<void>;
+  /** Mines `blocks` regular blocks one by one (evm_mine, in one JSON-RPC batch): real parent hashes. */
+  mineRegular(blocks: number): Promise<void>;
+  /** evm_snapshot: the chain as it is now, to revert to (a reorg: blocks after it are replaced). */
+  snapshot(): Promise<string>;
+  /** evm_revert to a snapshot; the sender's nonces follow the chain back. */
+  revert(snapshot: string): Promise<void>;
+  /** Releases `count` epochs of the market in one transaction (one block). */
+  releaseMany(market: string, count: number): Promise<{ epochIds: number[]; blockNumber: number; blockHash: string }>;
   /** Current head, uncached (provider.getBlockNumber() caches). */
   blockNumber(): Promise<number>;
   /** Lower-case 0x hash of block `n`. */
@@ -231,6 +238,30 @@ export async function deployTestContracts(
     async mine(blocks) {
       await provider.send('hardhat_mine', [ethers.toQuantity(blocks)]);
     },
+    async mineRegular(blocks) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: blocks }, (_, id) => ({ jsonrpc: '2.0', id, method: 'evm_mine', params: [] }))),
+      });
+      const answers = (await res.json()) as Array<{ error?: unknown }>;
+      if (answers.length !== blocks || answers.some((a) => a.error)) throw new Error(`evm_mine x${blocks} failed: ${JSON.stringify(answers.find((a) => a.error))}`);
+    },
+    async snapshot() {
+      return (await provider.send('evm_snapshot', [])) as string;
+    },
+    async revert(snapshot) {
+      if ((await provider.send('evm_revert', [snapshot])) !== true) throw new Error(`evm_revert ${snapshot} failed`);
+      signer.reset();
+    },
+    async releaseMany(market, count) {
+      const receipt = await sendAndWait(protocolState.getFunction('releaseMany')(market, count));
+      const epochIds = receipt.logs
+        .map((l) => iface.parseLog(l))
+        .filter((e) => e?.name === 'EpochReleased')
+        .map((e) => Number(e!.args.getValue('epochId')));
+      return { epochIds, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash.toLowerCase() };
+    },
     async blockNumber() {
       return Number(await provider.send('eth_blockNumber', []));
     },
@@ -244,28 +275,4 @@ async function sendAndWait(sent: Promise<ethers.ContractTransactionResponse>): P
   const receipt = await tx.wait();
   if (!receipt) throw new Error(`tx ${tx.hash} has no receipt`);
   return receipt;
-}
-
-const ZERO_HASH = `0x${'00'.repeat(32)}`;
-
-/**
- * Hardhat quirk: most blocks made by one `hardhat_mine` call are "reserved" blocks whose
- * `parentHash` is all zeros (Hardhat 2.29 / EDR), which no real chain does and which the
- * follower rightly takes for a broken hash chain. This wraps `chain.headersOf` to fill such a
- * parentHash with the node's hash of the block before, i.e. what a real node would answer;
- * every other header passes through untouched, so real reorgs still show.
- */
-export function repairReservedParents(chain: ChainClient): { count(): number } {
-  let repaired = 0;
-  const headersOf = chain.headersOf.bind(chain);
-  chain.headersOf = async (numbers) => {
-    const headers = await headersOf(numbers);
-    const hashes = new Map(headers.map((h) => [h.number, h.hash]));
-    const broken = headers.filter((h) => h.parentHash === ZERO_HASH && h.number > 0);
-    const unknown = broken.map((h) => h.number - 1).filter((n) => !hashes.has(n));
-    for (const h of unknown.length ? await headersOf(unknown) : []) hashes.set(h.number, h.hash);
-    repaired += broken.length;
-    return headers.map((h) => (h.parentHash === ZERO_HASH && h.number > 0 ? { ...h, parentHash: hashes.get(h.number - 1)! } : h));
-  };
-  return { count: () => repaired };
 }

@@ -9,12 +9,15 @@ import { deployTestContracts, startHardhatNode, type HardhatNode, type MarketPar
 import { spawnService, type ServiceProcess } from './process.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startRelayer, type RelayerStandIn } from './relayer.js';
+import { startRpcProxy, type RpcProxy } from './rpc-proxy.js';
 import { PROJECT_ROOT, connectTemporal, type TemporalServer } from './temporal.js';
 
 export const RELAYER_TOKEN = 'test-write-token';
 
 export interface Stack {
   node: HardhatNode;
+  /** The worker's RPC node: a fault-injecting proxy in front of Hardhat. */
+  rpc: RpcProxy;
   chain: TestChain;
   redis: RedisServer;
   relayer: RelayerStandIn;
@@ -42,12 +45,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     startRelayer(RELAYER_TOKEN),
     connectTemporal({ uiPort: opts.temporalUiPort }),
   ]);
-  const chain = await deployTestContracts(node.url, opts.markets, opts.params);
+  const [chain, rpc] = await Promise.all([deployTestContracts(node.url, opts.markets, opts.params), startRpcProxy(node.url)]);
   const taskQueue = `seqflow-test-${randomUUID()}`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    RPC_NODES: JSON.stringify([node.url]),
+    RPC_NODES: JSON.stringify([rpc.url]),
     PROTOCOL_STATE_CONTRACT: chain.protocolStateAddress.toLowerCase(),
     // Lower case on purpose: seqflow normalises to EIP-55 (upstream would ignore the market).
     DATA_MARKET_ADDRESSES: JSON.stringify(chain.markets.map((m) => m.toLowerCase())),
@@ -70,6 +73,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const workers: ServiceProcess[] = [];
   return {
     node,
+    rpc,
     chain,
     redis,
     relayer,
@@ -91,7 +95,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));
-      await Promise.all([node.stop(), redis.stop(), relayer.stop(), temporal.stop()]);
+      await Promise.all([rpc.stop(), node.stop(), redis.stop(), relayer.stop(), temporal.stop()]);
     },
   };
 }

@@ -39,8 +39,12 @@ const expectedConfig: WorkerConfig = {
   relayer: { url: 'http://relayer.internal:8080', authToken: 'write-token', timeoutMs: 15_000 },
   batchSize: 25,
   confirmations: 2,
+  maxReorgDepth: 64,
   logRangeBlocks: 2000,
   pollIntervalMs: 1000,
+  rescanDelayMs: 30_000,
+  followerStallMs: 60_000,
+  windowCloseWaitMs: 30_000,
   logLevel: 'info',
   rewards: { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 },
   attestorQueuePushEnabled: false,
@@ -85,8 +89,12 @@ describe('loadWorkerConfig', () => {
         REDIS_DB: '3',
         REDIS_PASSWORD: 'pw',
         CONFIRMATIONS: '0',
+        MAX_REORG_DEPTH: '128',
         LOG_RANGE_BLOCKS: '500',
         POLL_INTERVAL_MS: '250',
+        RESCAN_DELAY_SECONDS: '120',
+        FOLLOWER_STALL_SECONDS: '300',
+        WINDOW_CLOSE_WAIT_SECONDS: '0',
         LOG_LEVEL: 'debug',
       }),
     );
@@ -95,8 +103,12 @@ describe('loadWorkerConfig', () => {
       temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'q1' },
       redis: { host: 'redis.internal', port: 6380, db: 3, password: 'pw' },
       confirmations: 0,
+      maxReorgDepth: 128,
       logRangeBlocks: 500,
       pollIntervalMs: 250,
+      rescanDelayMs: 120_000,
+      followerStallMs: 300_000,
+      windowCloseWaitMs: 0,
       logLevel: 'debug',
     });
   });
@@ -310,6 +322,21 @@ describe('loadWorkerConfig', () => {
       problems.map((p) => p.split(' ')[0]).sort(),
       ['CONFIRMATIONS', 'LOG_RANGE_BLOCKS', 'POLL_INTERVAL_MS'],
     );
+  });
+
+  test('the follower and window variables outside their ranges are problems, each named', () => {
+    const problems = workerProblems(withEnv({ MAX_REORG_DEPTH: '0', RESCAN_DELAY_SECONDS: '0', FOLLOWER_STALL_SECONDS: 'soon', WINDOW_CLOSE_WAIT_SECONDS: '3601' }));
+    assert.deepEqual(problems, [
+      'MAX_REORG_DEPTH must be between 1 and 10000, got 0',
+      'RESCAN_DELAY_SECONDS must be between 1 and 86400, got 0',
+      'FOLLOWER_STALL_SECONDS must be an integer, got "soon"',
+      'WINDOW_CLOSE_WAIT_SECONDS must be between 0 and 3600, got 3601',
+    ]);
+  });
+
+  test('MAX_REORG_DEPTH must be greater than CONFIRMATIONS: the blocks checked one by one must reach below the scanned ones', () => {
+    assert.deepEqual(workerProblems(withEnv({ CONFIRMATIONS: '64' })), ['MAX_REORG_DEPTH (64) must be greater than CONFIRMATIONS (64)']);
+    assert.equal(loadWorkerConfig(withEnv({ CONFIRMATIONS: '64', MAX_REORG_DEPTH: '65' })).maxReorgDepth, 65);
   });
 
   test('several problems at once are all reported in one ConfigError', () => {

@@ -54,7 +54,8 @@ function marketAt(day: string): Market {
  */
 function carryOut(market: Market, plan: MarketPlan, started: Set<string>): void {
   for (const { event } of plan.epochs) {
-    if (started.has(event.epochId)) market.duplicateRelease(event.epochId);
+    const wasOpen = market.epochStarting(event.epochId);
+    if (started.has(event.epochId)) market.duplicateRelease(event, wasOpen);
     else {
       started.add(event.epochId);
       market.epochStarted(event.epochId);

@@ -28,6 +28,14 @@ const batched = (epochId: string): EpochClosed => ({
   outcome: { status: 'batched', result: { epochId, batchCount: 2, submissionCount: 10, malformedCount: 0, day: '3' } },
 });
 const failed = (epochId: string): EpochClosed => ({ epochId, outcome: { status: 'failed', error: 'boom' } });
+const orphaned = (epochId: string): EpochClosed => ({ epochId, outcome: { status: 'orphaned', detail: 'block 9 left the chain' } });
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+/** Opens and starts an epoch, as the market workflow does around a child start. */
+function start(market: Market, epochId: string): void {
+  market.epochStarting(epochId);
+  market.epochStarted(epochId);
+}
 
 describe('initialMarketState', () => {
   test('starts empty', () => {
@@ -38,14 +46,32 @@ describe('initialMarketState', () => {
       lastEpochId: null,
       openEpochs: [],
       paused: false,
-      stats: { epochsStarted: 0, duplicateReleases: 0, epochsBatched: 0, epochsFailed: 0, reorgs: 0, skippedLogs: 0, periodicRewardUpdates: 0, finalRewardUpdates: 0 },
+      stats: {
+        epochsStarted: 0,
+        duplicateReleases: 0,
+        epochsBatched: 0,
+        epochsFailed: 0,
+        reorgs: 0,
+        skippedLogs: 0,
+        periodicRewardUpdates: 0,
+        finalRewardUpdates: 0,
+        epochsOrphaned: 0,
+        rpcAnswersRejected: 0,
+        reorgDepthMax: 0,
+        eventsRecovered: 0,
+      },
+      follower: { stalled: null, rejecting: null },
+      violation: null,
+      dayMismatch: null,
+      orphanedEpochs: [],
+      rereleases: [],
     });
   });
 
   test('each call gives an independent state', () => {
     const a = initialMarketState(MARKET);
     const b = initialMarketState(MARKET);
-    new Market(a).epochStarted('1');
+    start(new Market(a), '1');
     assert.deepEqual(b.openEpochs, []);
     assert.equal(b.stats.epochsStarted, 0);
   });
@@ -63,12 +89,12 @@ describe('Market', () => {
     const market = new Market(initialMarketState(MARKET));
     market.startAt(100);
     const events = [release('7', 101), release('8', 105)];
-    const returned = market.advance(followResult({ events, cursor: { nextBlock: 110, parentHash: HASH(109) }, head: 112, reorgs: 1, skippedLogs: 2 }));
+    const returned = market.advance(followResult({ events, cursor: { nextBlock: 110, parentHash: HASH(109) }, head: 112, reorgs: 1, skippedLogs: 2 }), NOW);
     assert.deepEqual(returned, events);
     assert.deepEqual(market.cursor, { nextBlock: 110, parentHash: HASH(109) });
     assert.equal(market.state.head, 112);
 
-    market.advance(followResult({ cursor: { nextBlock: 120, parentHash: HASH(119) }, head: 121, reorgs: 2, skippedLogs: 3 }));
+    market.advance(followResult({ cursor: { nextBlock: 120, parentHash: HASH(119) }, head: 121, reorgs: 2, skippedLogs: 3 }), NOW);
     assert.deepEqual(market.cursor, { nextBlock: 120, parentHash: HASH(119) });
     assert.equal(market.state.head, 121);
     assert.equal(market.state.stats.reorgs, 3);
@@ -82,68 +108,122 @@ describe('Market', () => {
     market.startAt(95);
     assert.equal(market.headLag(), null, 'no head yet');
     // Blocks up to 94 scanned, head 100: 95..100 are behind = 6 blocks.
-    market.advance(followResult({ cursor: { nextBlock: 95, parentHash: HASH(94) }, head: 100 }));
+    market.advance(followResult({ cursor: { nextBlock: 95, parentHash: HASH(94) }, head: 100 }), NOW);
     assert.equal(market.headLag(), 6);
     // Everything up to the head scanned.
-    market.advance(followResult({ cursor: { nextBlock: 101, parentHash: HASH(100) }, head: 100 }));
+    market.advance(followResult({ cursor: { nextBlock: 101, parentHash: HASH(100) }, head: 100 }), NOW);
     assert.equal(market.headLag(), 0);
     // Head behind the cursor (a node lagging after failover): never negative.
-    market.advance(followResult({ cursor: { nextBlock: 150, parentHash: HASH(149) }, head: 100 }));
+    market.advance(followResult({ cursor: { nextBlock: 150, parentHash: HASH(149) }, head: 100 }), NOW);
     assert.equal(market.headLag(), 0);
   });
 
-  test('epochStarted: counts, opens the epoch once, notes the last epoch', () => {
+  test('epochStarting opens the epoch once and says whether it was open; epochStarted counts and notes the last epoch', () => {
     const market = new Market(initialMarketState(MARKET));
+    assert.equal(market.epochStarting('5'), false);
     market.epochStarted('5');
-    market.epochStarted('6');
+    start(market, '6');
     assert.equal(market.state.stats.epochsStarted, 2);
     assert.deepEqual(market.state.openEpochs, ['5', '6']);
     assert.equal(market.state.lastEpochId, '6');
-    market.epochStarted('6');
+    assert.equal(market.epochStarting('6'), true);
     assert.deepEqual(market.state.openEpochs, ['5', '6'], 'an open epoch is not listed twice');
+  });
+
+  test('a close reported while the start is in flight leaves the epoch closed (openEpochs under any order)', () => {
+    const market = new Market(initialMarketState(MARKET));
+    market.epochStarting('23');
+    market.epochClosed(batched('23')); // the child's signal, handled before the start resolved
+    market.epochStarted('23');
+    assert.deepEqual(market.state.openEpochs, []);
+    assert.equal(market.state.stats.epochsStarted, 1);
+    assert.equal(market.state.stats.epochsBatched, 1);
   });
 
   test('lastEpochId compares numerically: "10" is after "9"', () => {
     const market = new Market(initialMarketState(MARKET));
-    market.epochStarted('9');
-    market.epochStarted('10');
+    start(market, '9');
+    start(market, '10');
     assert.equal(market.state.lastEpochId, '10');
-    market.epochStarted('9');
+    start(market, '9');
     assert.equal(market.state.lastEpochId, '10', 'an older epoch does not move lastEpochId back');
-    market.epochStarted('2');
+    start(market, '2');
     assert.equal(market.state.lastEpochId, '10');
   });
 
   test('lastEpochId is exact beyond 2^53', () => {
     const market = new Market(initialMarketState(MARKET));
-    market.epochStarted('9007199254740993');
-    market.epochStarted('9007199254740992');
+    start(market, '9007199254740993');
+    start(market, '9007199254740992');
     assert.equal(market.state.lastEpochId, '9007199254740993');
-    market.epochStarted('123456789012345678901234567890');
+    start(market, '123456789012345678901234567890');
     assert.equal(market.state.lastEpochId, '123456789012345678901234567890');
   });
 
   test('duplicateRelease: counts, does not reopen, but notes a later epoch', () => {
     const market = new Market(initialMarketState(MARKET));
-    market.epochStarted('9');
-    market.duplicateRelease('9');
+    start(market, '9');
+    market.duplicateRelease(release('9', 50), market.epochStarting('9'));
     assert.equal(market.state.stats.duplicateReleases, 1);
     assert.equal(market.state.stats.epochsStarted, 1);
     assert.deepEqual(market.state.openEpochs, ['9']);
     assert.equal(market.state.lastEpochId, '9');
 
-    market.duplicateRelease('11');
+    // An epoch whose preparation ran before (not open here): not listed as open.
+    market.duplicateRelease(release('11', 51), market.epochStarting('11'));
     assert.equal(market.state.stats.duplicateReleases, 2);
     assert.equal(market.state.lastEpochId, '11');
     assert.deepEqual(market.state.openEpochs, ['9']);
 
-    market.duplicateRelease('10');
+    market.duplicateRelease(release('10', 52), market.epochStarting('10'));
     assert.equal(market.state.lastEpochId, '11');
+  });
+
+  test('an orphaned epoch is counted and remembered: a later release starts it again (and forgets it)', () => {
+    const market = new Market(initialMarketState(MARKET));
+    start(market, '7');
+    assert.equal(market.epochClosed(orphaned('7')), null, 'no re-release seen: nothing to start now');
+    assert.equal(market.state.stats.epochsOrphaned, 1);
+    assert.deepEqual(market.state.openEpochs, []);
+    assert.equal(market.isOrphaned('7'), true);
+    start(market, '7');
+    assert.equal(market.isOrphaned('7'), false);
+    assert.equal(market.state.stats.epochsBatched, 0);
+  });
+
+  test('a re-release of an open epoch is kept; if the preparation ends orphaned, that release is returned to start from', () => {
+    const market = new Market(initialMarketState(MARKET));
+    start(market, '7');
+    const again = release('7', 60);
+    market.duplicateRelease(again, market.epochStarting('7'));
+    assert.deepEqual(market.state.rereleases, [again]);
+    assert.deepEqual(market.epochClosed(orphaned('7')), again);
+    assert.deepEqual(market.state.rereleases, []);
+    assert.equal(market.isOrphaned('7'), true, 'so that the start from the re-release may reuse the ID');
+
+    // Batched after a re-release: the re-release is dropped, nothing is started again.
+    start(market, '8');
+    market.duplicateRelease(release('8', 61), market.epochStarting('8'));
+    assert.equal(market.epochClosed(batched('8')), null);
+    assert.deepEqual(market.state.rereleases, []);
+  });
+
+  test('orphaned epochs and re-releases are remembered up to 64 each, most recent last', () => {
+    const market = new Market(initialMarketState(MARKET));
+    for (let i = 1; i <= 70; i++) {
+      start(market, String(i));
+      market.duplicateRelease(release(String(i), 100 + i), market.epochStarting(String(i)));
+    }
+    assert.equal(market.state.rereleases!.length, 64);
+    assert.equal(market.state.rereleases![0]!.epochId, '7');
+    for (let i = 1; i <= 70; i++) market.epochClosed(orphaned(String(i)));
+    assert.equal(market.state.orphanedEpochs!.length, 64);
+    assert.deepEqual(market.state.orphanedEpochs!.slice(-2), ['69', '70']);
   });
 
   test('epochClosed removes the epoch from openEpochs and counts batched and failed', () => {
     const market = new Market(initialMarketState(MARKET));
-    for (const id of ['1', '2', '3', '4']) market.epochStarted(id);
+    for (const id of ['1', '2', '3', '4']) start(market, id);
     market.epochClosed(batched('2'));
     assert.deepEqual(market.state.openEpochs, ['1', '3', '4']);
     market.epochClosed(failed('4'));
@@ -157,7 +237,7 @@ describe('Market', () => {
 
   test('closing an epoch that is not open leaves openEpochs as is', () => {
     const market = new Market(initialMarketState(MARKET));
-    market.epochStarted('1');
+    start(market, '1');
     market.epochClosed(batched('99'));
     assert.deepEqual(market.state.openEpochs, ['1']);
   });
@@ -165,7 +245,7 @@ describe('Market', () => {
   test('the state object is the one passed in (mutated in place)', () => {
     const state = initialMarketState(MARKET);
     const market = new Market(state);
-    market.epochStarted('3');
+    start(market, '3');
     assert.equal(market.state, state);
     assert.deepEqual(state.openEpochs, ['3']);
   });
@@ -173,11 +253,14 @@ describe('Market', () => {
   test('the state survives JSON.stringify/parse unchanged', () => {
     const market = new Market(initialMarketState(MARKET));
     market.startAt(10);
-    market.advance(followResult({ events: [release('1', 12)], cursor: { nextBlock: 20, parentHash: HASH(19) }, head: 25, reorgs: 1, skippedLogs: 1 }));
-    market.epochStarted('123456789012345678901234567890');
-    market.epochStarted('2');
-    market.duplicateRelease('2');
+    market.advance(followResult({ events: [release('1', 12)], cursor: { nextBlock: 20, parentHash: HASH(19) }, head: 25, reorgs: 1, skippedLogs: 1 }), NOW);
+    start(market, '123456789012345678901234567890');
+    start(market, '2');
+    market.duplicateRelease(release('2', 13), market.epochStarting('2'));
     market.epochClosed(failed('2'));
+    start(market, '3');
+    market.epochClosed(orphaned('3'));
+    market.advance(followResult({ cursor: { nextBlock: 20, parentHash: HASH(19) }, head: 25, violation: { kind: 'deep-reorg', atBlock: 20, detail: 'x' } }), NOW);
     market.state.paused = true;
     const copy = JSON.parse(JSON.stringify(market.state)) as MarketState;
     assert.deepEqual(copy, market.state);
@@ -193,6 +276,113 @@ describe('Market', () => {
   });
 });
 
+describe('Market: chain truth (counters, conditions, violations, the day from dayCounter)', () => {
+  const withDay = (day: string) => {
+    const market = new Market(initialMarketState(MARKET));
+    market.startAt(100);
+    market.startDay(day);
+    return market;
+  };
+
+  test('advance() adds refused answers and recovered events, keeps the deepest reorg', () => {
+    const market = withDay('1');
+    market.advance(followResult({ rejectedAnswers: 3, reorgs: 1, reorgDepthMax: 45, recoveredEvents: 1 }), NOW);
+    market.advance(followResult({ rejectedAnswers: 2, reorgs: 1, reorgDepthMax: 5 }), NOW);
+    assert.equal(market.state.stats.rpcAnswersRejected, 5);
+    assert.equal(market.state.stats.reorgs, 2);
+    assert.equal(market.state.stats.reorgDepthMax, 45);
+    assert.equal(market.state.stats.eventsRecovered, 1);
+  });
+
+  test('a result from before 0.3.0 (no new fields) changes no new counter or condition', () => {
+    const market = withDay('1');
+    market.advance(followResult({ rejectedAnswers: 1, conditions: { stalled: null, rejecting: { sinceMs: NOW, count: 1, lastReason: 'x' } } }), NOW);
+    market.advance(followResult({}), NOW + 1000);
+    assert.equal(market.state.stats.rpcAnswersRejected, 1);
+    assert.equal(market.state.follower?.rejecting?.count, 1, 'conditions are kept until a result reports them');
+  });
+
+  test('health and problems: ok; degraded with refused answers; failed when stalled or at a finality violation', () => {
+    const market = withDay('1');
+    assert.equal(market.health(), 'ok');
+    assert.deepEqual(market.problems(), []);
+
+    market.advance(followResult({ conditions: { stalled: null, rejecting: { sinceMs: NOW - 5000, count: 2, lastReason: 'http://n1: head 5 is below block 30, seen before' } } }), NOW);
+    assert.equal(market.health(), 'degraded');
+    assert.deepEqual(market.problems(), [
+      { kind: 'rpc-answers-rejected', since: new Date(NOW - 5000).toISOString(), detail: '2 answers refused; last: http://n1: head 5 is below block 30, seen before' },
+    ]);
+
+    market.advance(followResult({ conditions: { stalled: { sinceMs: NOW - 90_000, lastError: 'RpcTransportError: ECONNREFUSED' }, rejecting: null } }), NOW);
+    assert.equal(market.health(), 'failed');
+    assert.deepEqual(market.problems(), [{ kind: 'follower-stalled', since: new Date(NOW - 90_000).toISOString(), detail: 'no progress; last error: RpcTransportError: ECONNREFUSED' }]);
+
+    market.advance(followResult({ conditions: { stalled: null, rejecting: null }, violation: { kind: 'deep-reorg', atBlock: 500, detail: 'no block from 436 to 499 is the one recorded' } }), NOW + 1);
+    assert.equal(market.health(), 'failed');
+    assert.deepEqual(market.problems(), [{ kind: 'finality-violation', since: new Date(NOW + 1).toISOString(), detail: 'deep-reorg at block 500: no block from 436 to 499 is the one recorded' }]);
+    assert.equal(market.halted(), true);
+  });
+
+  test('resume clears a finality violation and a pause; rewind moves the cursor back and clears the violation', () => {
+    const market = withDay('1');
+    market.advance(followResult({ cursor: { nextBlock: 500, parentHash: HASH(499) }, violation: { kind: 'broken-chain', atBlock: 500, detail: 'x' } }), NOW);
+    market.state.paused = true;
+    market.resume();
+    assert.equal(market.halted(), false);
+    assert.equal(market.state.violation, null);
+
+    market.advance(followResult({ cursor: { nextBlock: 500, parentHash: HASH(499), rescan: { nextBlock: 1, toBlock: 9, dueAtMs: 0 } }, violation: { kind: 'deep-reorg', atBlock: 500, detail: 'x' } }), NOW);
+    market.assertCanRewind(400);
+    market.rewind(400);
+    assert.deepEqual(market.cursor, { nextBlock: 400, parentHash: null, rescan: null });
+    assert.equal(market.halted(), false);
+  });
+
+  test('assertCanRewind: a block number from 0 to the cursor', () => {
+    const market = withDay('1');
+    market.advance(followResult({ cursor: { nextBlock: 500, parentHash: HASH(499) } }), NOW);
+    assert.doesNotThrow(() => market.assertCanRewind(0));
+    assert.doesNotThrow(() => market.assertCanRewind(500));
+    for (const bad of [501, -1, 1.5, '400', undefined, Number.MAX_SAFE_INTEGER + 1]) {
+      assert.throws(() => market.assertCanRewind(bad), /toBlock must be a block number from 0 to the cursor 500/, JSON.stringify(bad));
+    }
+    assert.throws(() => new Market(initialMarketState(MARKET)).assertCanRewind(1), /no cursor/);
+  });
+
+  test('a raised dayCounter is a day start at the scanned block, like a DayStartedEvent', () => {
+    const market = withDay('3');
+    const events = market.advance(followResult({ cursor: { nextBlock: 201, parentHash: HASH(200) }, dayCounter: { day: '5', blockNumber: 200 } }), NOW);
+    assert.deepEqual(events, [{ kind: 'DayStarted', dayId: '5', blockNumber: 200, logIndex: -1, source: 'dayCounter' }]);
+    assert.equal(market.state.dayMismatch, null);
+  });
+
+  test('dayCounter equal to the day after the returned events adds nothing', () => {
+    const market = withDay('3');
+    const dayEvent = { kind: 'DayStarted' as const, dayId: '4', blockNumber: 150, blockHash: HASH(150), blockTimestamp: 1, logIndex: 0 };
+    const events = market.advance(followResult({ events: [dayEvent], dayCounter: { day: '4', blockNumber: 200 } }), NOW);
+    assert.deepEqual(events, [dayEvent]);
+    assert.equal(market.health(), 'ok');
+  });
+
+  test('a lowered dayCounter is a day-mismatch problem; the day stays; it clears when dayCounter agrees again', () => {
+    const market = withDay('5');
+    assert.equal(market.followerDay(), '5');
+    assert.deepEqual(market.advance(followResult({ dayCounter: { day: '3', blockNumber: 300 } }), NOW), []);
+    assert.equal(market.days!.day, '5');
+    assert.equal(market.health(), 'degraded');
+    assert.deepEqual(market.problems(), [{ kind: 'day-mismatch', since: new Date(NOW).toISOString(), detail: "dayCounter is 3 at block 300, below the market's day 5" }]);
+    // The follower now watches for dayCounter to move away from 3.
+    assert.equal(market.followerDay(), '3');
+    market.advance(followResult({ dayCounter: { day: '4', blockNumber: 310 } }), NOW + 5000);
+    assert.equal(market.problems()[0]!.since, new Date(NOW).toISOString(), 'still the same problem');
+    assert.equal(market.followerDay(), '4');
+    assert.deepEqual(market.advance(followResult({ dayCounter: { day: '5', blockNumber: 320 } }), NOW + 9000), []);
+    assert.equal(market.state.dayMismatch, null);
+    assert.equal(market.health(), 'ok');
+    assert.equal(market.followerDay(), '5');
+  });
+});
+
 describe('marketStateOf', () => {
   test('strips the status-only fields and keeps the rest', () => {
     const state: MarketState = {
@@ -204,7 +394,7 @@ describe('marketStateOf', () => {
       paused: true,
       stats: { epochsStarted: 10, duplicateReleases: 1, epochsBatched: 7, epochsFailed: 1, reorgs: 2, skippedLogs: 3 },
     };
-    const status: MarketStatus = { ...structuredClone(state), headLag: 11, params: { submissionWindowSeconds: 30 }, stopping: true, runId: 'run-1' };
+    const status: MarketStatus = { ...structuredClone(state), headLag: 11, params: { submissionWindowSeconds: 30 }, stopping: true, runId: 'run-1', health: 'ok', problems: [] };
     const extracted = marketStateOf(status);
     assert.deepEqual(extracted, state);
     assert.deepEqual(Object.keys(extracted).sort(), ['cursor', 'head', 'lastEpochId', 'market', 'openEpochs', 'paused', 'stats']);

@@ -1,0 +1,118 @@
+/**
+ * JSON-RPC 2.0 over HTTP for one node: single calls and batches through `fetch`, with a
+ * timeout, answers decoded by `JSON.parse` of the whole body (native speed; ethers' transport
+ * decodes UTF-8 in JavaScript, which dominated the follower's CPU on large answers).
+ */
+
+/** The node answered with a JSON-RPC error object: `{code, message, data}` as sent. */
+export class JsonRpcError extends Error {
+  override name = 'JsonRpcError';
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    /** The node's own message. */
+    readonly rpcMessage: string,
+    readonly data?: unknown,
+  ) {
+    super(`${method}: ${rpcMessage} (code ${code})`);
+  }
+}
+
+/** No usable answer: connection refused, HTTP status other than 200, timeout, or a body that is no JSON-RPC answer. */
+export class RpcTransportError extends Error {
+  override name = 'RpcTransportError';
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface RpcRequest {
+  method: string;
+  params: unknown[];
+}
+
+export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: JsonRpcError };
+
+interface Answer {
+  id?: unknown;
+  result?: unknown;
+  error?: { code?: unknown; message?: unknown; data?: unknown };
+}
+
+function outcomeOf(method: string, answer: Answer): RpcOutcome {
+  if (answer.error !== undefined && answer.error !== null) {
+    const { code, message, data } = answer.error;
+    return { ok: false, error: new JsonRpcError(method, typeof code === 'number' ? code : 0, typeof message === 'string' ? message : JSON.stringify(answer.error), data) };
+  }
+  if (!('result' in answer)) throw new RpcTransportError(`${method}: answer has neither result nor error`);
+  return { ok: true, result: answer.result };
+}
+
+/** One JSON-RPC endpoint. `url` identifies the node in logs (it may carry an API key: see `label`). */
+export class JsonRpcEndpoint {
+  private nextId = 1;
+  /** The URL without credentials or path, for logs and problem details. */
+  readonly label: string;
+
+  constructor(
+    readonly url: string,
+    private readonly timeoutMs: number,
+  ) {
+    const parsed = new URL(url);
+    this.label = `${parsed.protocol}//${parsed.host}`;
+  }
+
+  private async post(body: unknown, what: string, signal?: AbortSignal): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let text: string;
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await res.text();
+      if (res.status !== 200) throw new RpcTransportError(`${what}: HTTP ${res.status} from ${this.label}: ${text.slice(0, 200)}`);
+    } catch (err) {
+      if (err instanceof RpcTransportError) throw err;
+      if (signal?.aborted) throw err; // cancellation is not a node failure
+      const timedOut = timeout.aborted;
+      throw new RpcTransportError(`${what}: ${timedOut ? `no answer from ${this.label} within ${this.timeoutMs} ms` : `${this.label}: ${String((err as Error).cause ?? err)}`}`, timedOut);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new RpcTransportError(`${what}: ${this.label} answered no JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** One call; its JSON-RPC error is thrown as JsonRpcError. */
+  async call(method: string, params: unknown[], signal?: AbortSignal): Promise<unknown> {
+    const answer = await this.post({ jsonrpc: '2.0', id: this.nextId++, method, params }, method, signal);
+    if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw new RpcTransportError(`${method}: ${this.label} answered ${JSON.stringify(answer).slice(0, 200)}`);
+    const outcome = outcomeOf(method, answer as Answer);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  /** Several calls in one HTTP request; each outcome in request order (a node may answer a batch in any order). */
+  async batch(requests: readonly RpcRequest[], signal?: AbortSignal): Promise<RpcOutcome[]> {
+    if (requests.length === 0) return [];
+    const first = this.nextId;
+    this.nextId += requests.length;
+    const what = `batch of ${requests.length} ${requests[0]!.method}`;
+    const answer = await this.post(requests.map((r, i) => ({ jsonrpc: '2.0', id: first + i, method: r.method, params: r.params })), what, signal);
+    if (!Array.isArray(answer)) throw new RpcTransportError(`${what}: ${this.label} answered no batch: ${JSON.stringify(answer).slice(0, 200)}`);
+    const byId = new Map<unknown, Answer>();
+    for (const a of answer as Answer[]) if (a !== null && typeof a === 'object') byId.set(a.id, a);
+    return requests.map((r, i) => {
+      const a = byId.get(first + i);
+      if (!a) throw new RpcTransportError(`${what}: ${this.label} left call ${i} (${r.method}) unanswered`);
+      return outcomeOf(r.method, a);
+    });
+  }
+}

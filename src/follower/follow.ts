@@ -1,0 +1,242 @@
+/**
+ * The follower's long poll for one market (run by the `followChain` activity): reads a sane
+ * head, steps the scanner towards it, re-scans old wide ranges once they are due, checks the
+ * chain's dayCounter, and returns when it has events, a finality violation, a day change, a
+ * change in its conditions (stalled, refusing answers), or after `maxWaitMs`.
+ *
+ * Failures do not end the call: a refused answer or an unreachable node is retried here with
+ * backoff, and shows as a condition the market reports (`follower-stalled`,
+ * `rpc-answers-rejected`) instead of hiding in an activity's retry count.
+ */
+import { log } from '@temporalio/activity';
+import { protocolState } from '../chain/abi.js';
+import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
+import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
+import { AdaptiveRange } from './range.js';
+import { type FollowerRecord } from './record.js';
+import { ChainScanner, ForkBelowReorgDepth } from './scanner.js';
+
+export interface FollowerSettings {
+  /** ProtocolState address. */
+  contract: string;
+  /** topic0 of each followed event. */
+  topic0s: string[];
+  confirmations: number;
+  maxReorgDepth: number;
+  /** LOG_RANGE_BLOCKS: the largest eth_getLogs span. */
+  logRangeBlocks: number;
+  pollIntervalMs: number;
+  /** How long after a wide range was read it is read again. */
+  rescanDelayMs: number;
+  /** No progress for this long while the chain is ahead: `follower-stalled`. */
+  stallMs: number;
+}
+
+/** What the follower heartbeats: where it is, for a retry to resume from and for `status` to show. */
+export interface FollowerHeartbeat {
+  cursor: ChainCursor;
+  head: number | null;
+  /** eth_getLogs span now (blocks). */
+  rangeBlocks: number;
+  lastError: string | null;
+  rejectedAnswers: number;
+}
+
+/** How the activity lets the loop heartbeat, sleep (cancellably) and see cancellation. */
+export interface FollowerIo {
+  heartbeat(details: FollowerHeartbeat): void;
+  sleep(ms: number): Promise<void>;
+  signal: AbortSignal;
+  /** The last heartbeat of an earlier attempt of this call. */
+  resumed?: FollowerHeartbeat;
+}
+
+/** A refused answer counts towards `rpc-answers-rejected` for this long. */
+export const REJECTION_WINDOW_MS = 60_000;
+/** How often dayCounter is compared with the market's day. */
+const DAY_CHECK_MS = 10_000;
+const MAX_BACKOFF_MS = 30_000;
+
+function isResumable(value: unknown): value is FollowerHeartbeat {
+  const cursor = (value as FollowerHeartbeat | undefined)?.cursor;
+  return cursor !== undefined && cursor !== null && Number.isSafeInteger(cursor.nextBlock);
+}
+
+const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+export class Follower {
+  private readonly dayCounterAt: (block: number) => Promise<string>;
+
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly record: FollowerRecord,
+    private readonly settings: FollowerSettings,
+    private readonly market: string,
+  ) {
+    this.dayCounterAt = (block) => chain.viewUint(settings.contract, protocolState, 'dayCounter', [market], block);
+  }
+
+  async run(input: FollowChainInput, io: FollowerIo): Promise<FollowChainResult> {
+    const s = this.settings;
+    const resumed = isResumable(io.resumed) ? io.resumed : undefined;
+    const range = new AdaptiveRange(s.logRangeBlocks, resumed?.rangeBlocks);
+    const scanner = new ChainScanner(this.chain, this.record, { contract: s.contract.toLowerCase(), market: this.market, topic0s: s.topic0s.map((t) => t.toLowerCase()), confirmations: s.confirmations, maxReorgDepth: s.maxReorgDepth }, range);
+    const started = Date.now();
+    const deadline = started + input.maxWaitMs;
+
+    let cursor: ChainCursor = resumed?.cursor ?? input.cursor;
+    let head: BlockHeader | null = null;
+    let headFloor = Math.max(input.headFloor ?? -1, resumed?.head ?? -1);
+    let reorgs = 0;
+    let reorgDepthMax = 0;
+    let skippedLogs = 0;
+    let rejectedAnswers = 0;
+    let lastError: string | null = null;
+    let errorStreak = 0;
+    // A stall the market shows lasts until real progress; a rejection streak until a quiet minute.
+    let lastProgressMs = input.shown?.stalled?.sinceMs ?? started;
+    let rejectingSince = input.shown?.rejecting?.sinceMs ?? null;
+    let rejectingCount = input.shown?.rejecting?.count ?? 0;
+    let lastRejectionMs = rejectingSince === null ? 0 : started;
+    let lastRejection = input.shown?.rejecting?.lastReason ?? '';
+    let dayCheckedAt = 0;
+
+    const opts: CallOptions = {
+      signal: io.signal,
+      onRejected: (err) => {
+        if (err instanceof ForkBelowReorgDepth) return; // a verdict on the chain, reported as a violation
+        rejectedAnswers++;
+        rejectingCount++;
+        lastRejectionMs = Date.now();
+        rejectingSince ??= lastRejectionMs;
+        lastRejection = err.message;
+      },
+    };
+
+    const conditions = (): FollowerConditions => {
+      const now = Date.now();
+      const behind = head === null || cursor.nextBlock <= head.number - s.confirmations;
+      const stalled = now - lastProgressMs >= s.stallMs && (lastError !== null || behind);
+      const rejecting = rejectingSince !== null && now - lastRejectionMs < REJECTION_WINDOW_MS;
+      if (!rejecting) {
+        rejectingSince = null;
+        rejectingCount = 0;
+      }
+      return {
+        stalled: stalled ? { sinceMs: lastProgressMs, lastError: lastError ?? 'no error, but no progress' } : null,
+        rejecting: rejecting ? { sinceMs: rejectingSince!, count: rejectingCount, lastReason: lastRejection } : null,
+      };
+    };
+    const result = (extra: Partial<FollowChainResult> = {}): FollowChainResult => ({
+      events: [],
+      cursor,
+      head: head?.number ?? this.chain.highestHead ?? (headFloor >= 0 ? headFloor : null),
+      reorgs,
+      skippedLogs,
+      reorgDepthMax,
+      rejectedAnswers,
+      conditions: conditions(),
+      ...extra,
+    });
+    const changed = (c: FollowerConditions) => (c.stalled === null) !== (input.shown?.stalled == null) || (c.rejecting === null) !== (input.shown?.rejecting == null);
+
+    for (;;) {
+      let idle = false;
+      try {
+        head = await this.chain.head({ ...opts, floor: headFloor });
+        headFloor = head.number;
+        const safeHead = head.number - s.confirmations;
+
+        const rescan = cursor.rescan;
+        if (rescan && Date.now() >= rescan.dueAtMs) {
+          const to = Math.min(rescan.toBlock, rescan.nextBlock + range.size - 1);
+          const found = await scanner.rangeEvents(rescan.nextBlock, to, opts);
+          const fresh = await this.record.unreported(found.ids);
+          const recovered = await Promise.all(found.events.filter((_, i) => fresh.has(found.ids[i]!)).map((e) => this.recover(e)));
+          cursor = { ...cursor, rescan: to >= rescan.toBlock ? null : { ...rescan, nextBlock: to + 1 } };
+          if (recovered.length > 0) {
+            log.warn('the re-scan found events a first eth_getLogs answer had missed', { market: this.market, from: rescan.nextBlock, to, events: recovered.length });
+            await this.record.noteReported(found.ids.filter((id) => fresh.has(id)));
+            return result({ events: recovered, recoveredEvents: recovered.length });
+          }
+        }
+
+        if (cursor.nextBlock <= safeHead) {
+          const step = await scanner.step(cursor, head, opts);
+          if (step.kind === 'violation') {
+            log.error('finality violation: the market stops advancing until an operator acts', { market: this.market, ...step.violation });
+            return result({ violation: step.violation });
+          }
+          if (step.kind === 'reorg') {
+            reorgs++;
+            reorgDepthMax = Math.max(reorgDepthMax, step.depth);
+            log.warn('reorg: rescanning from the fork point', { market: this.market, forkBlock: step.forkBlock, depth: step.depth, replacedUpTo: cursor.nextBlock - 1 });
+            cursor = step.cursor;
+            continue;
+          }
+          skippedLogs += step.skippedLogs;
+          cursor = step.cursor;
+          if (step.wideRange) {
+            const { from, to } = step.wideRange;
+            cursor.rescan = { nextBlock: cursor.rescan?.nextBlock ?? from, toBlock: to, dueAtMs: Date.now() + s.rescanDelayMs };
+          }
+          lastProgressMs = Date.now();
+          if (step.events.length > 0) {
+            if (step.wideRange) await this.record.noteReported(step.events.map(idOf));
+            lastError = null;
+            return result({ events: step.events });
+          }
+          const day = await this.dayCheck(input.day, cursor.nextBlock - 1, dayCheckedAt);
+          if (day !== undefined) {
+            dayCheckedAt = Date.now();
+            if (day !== null && day !== input.day) return result({ dayCounter: { day, blockNumber: cursor.nextBlock - 1 } });
+          }
+        } else {
+          idle = true;
+          lastProgressMs = Date.now(); // caught up is not stalled
+        }
+        lastError = null;
+        errorStreak = 0;
+      } catch (err) {
+        if (io.signal.aborted) throw err;
+        lastError = describe(err);
+        if (++errorStreak === 1) log.warn('follower step failed; retrying', { market: this.market, error: lastError });
+        // Headers that do not link, on every node, for as long as a stall: the chain, not a glitch.
+        if (err instanceof BrokenHashChain && Date.now() - lastProgressMs >= s.stallMs) {
+          const violation = { kind: 'broken-chain' as const, atBlock: err.atBlock, detail: `${err.message}, on every RPC node, without progress for ${Math.round((Date.now() - lastProgressMs) / 1000)} s` };
+          log.error('finality violation: the market stops advancing until an operator acts', { market: this.market, ...violation });
+          return result({ violation });
+        }
+      }
+      io.heartbeat({ cursor, head: head?.number ?? null, rangeBlocks: range.size, lastError, rejectedAnswers });
+      const now = conditions();
+      if (changed(now)) return result({ conditions: now });
+      if (Date.now() >= deadline) return result();
+      if (errorStreak > 0) await io.sleep(Math.min(MAX_BACKOFF_MS, s.pollIntervalMs * 2 ** Math.min(errorStreak - 1, 10)));
+      else if (idle) await io.sleep(Math.min(s.pollIntervalMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /**
+   * dayCounter at `block`, at most every DAY_CHECK_MS (undefined: not checked now); null when the
+   * node lacks that block's state (not an archive node, a catch-up far behind): checked later.
+   */
+  private async dayCheck(day: string | undefined, block: number, checkedAt: number): Promise<string | null | undefined> {
+    if (day === undefined || block < 0 || Date.now() - checkedAt < DAY_CHECK_MS) return undefined;
+    return this.dayCounterAt(block).catch((err: unknown) => {
+      log.debug('dayCounter not available at the cursor; checked later', { market: this.market, block, error: describe(err) });
+      return null;
+    });
+  }
+
+  /** A release found by the re-scan carries the day at its block, if the node still has that state. */
+  private async recover(event: MarketEvent): Promise<MarketEvent> {
+    if (event.kind !== 'EpochReleased') return event;
+    const day = await this.dayCounterAt(event.blockNumber).catch(() => null);
+    return { ...event, recovered: { day } };
+  }
+}
+
+function idOf(e: MarketEvent): string {
+  return `${e.blockHash}:${e.logIndex}`;
+}

@@ -1,0 +1,227 @@
+/**
+ * One step of following the chain for a market, in two zones:
+ * - far from the head (deeper than MAX_REORG_DEPTH, where no reorg may reach), wide eth_getLogs
+ *   ranges of adaptive size; only the blocks holding an event are fetched, for their time and
+ *   to check that each log's hash is its block's; the delayed re-scan reads these ranges again;
+ * - near the head, block by block: each block's parentHash must be the recorded hash of the
+ *   block before, and each block's logsBloom says whether it may hold a followed event; only
+ *   then are its logs fetched (by block hash), and their bloom must be the block's bloom, so an
+ *   empty or short answer is refused. A parent mismatch walks back to the fork point.
+ */
+import { log } from '@temporalio/activity';
+import { zeroPadValue } from 'ethers';
+import { protocolState } from '../chain/abi.js';
+import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient, type RawLog } from '../chain/rpc.js';
+import type { ChainCursor, FinalityViolation, MarketEvent } from '../domain/types.js';
+import { bloomMayMatch, bloomOfLogs, parseBloom } from './bloom.js';
+import { assertLinked, findForkPoint } from './fork.js';
+import { rangeRefusalOf, type AdaptiveRange } from './range.js';
+import type { FollowerRecord } from './record.js';
+
+/** The node's chain and seqflow's record part deeper than MAX_REORG_DEPTH allows (refused, so other nodes are asked). */
+export class ForkBelowReorgDepth extends RejectedRpcAnswer {
+  override name = 'ForkBelowReorgDepth';
+  constructor(
+    message: string,
+    readonly atBlock: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ScannerConfig {
+  /** ProtocolState address, lower case. */
+  contract: string;
+  /** EIP-55 market address. */
+  market: string;
+  /** topic0 of each followed event, lower case. */
+  topic0s: string[];
+  confirmations: number;
+  maxReorgDepth: number;
+}
+
+export type ScanStep =
+  | { kind: 'advanced'; cursor: ChainCursor; events: MarketEvent[]; skippedLogs: number; wideRange?: { from: number; to: number } }
+  | { kind: 'reorg'; cursor: ChainCursor; forkBlock: number; depth: number }
+  | { kind: 'violation'; violation: FinalityViolation };
+
+/** Most blocks checked one by one per step (the near zone is MAX_REORG_DEPTH blocks deep). */
+const NEAR_BATCH = 256;
+/** Refused spans in a row before a step gives up (the range is then at its smallest). */
+const MAX_RANGE_REFUSALS = 24;
+
+export const eventId = (l: Pick<RawLog, 'blockHash' | 'logIndex'>) => `${l.blockHash}:${l.logIndex}`;
+
+export class ChainScanner {
+  private readonly marketTopic: string;
+
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly record: FollowerRecord,
+    private readonly config: ScannerConfig,
+    readonly range: AdaptiveRange,
+  ) {
+    this.marketTopic = zeroPadValue(config.market.toLowerCase(), 32).toLowerCase();
+  }
+
+  private decode(entry: RawLog, header: BlockHeader): MarketEvent {
+    const parsed = protocolState.parseLog({ topics: entry.topics, data: entry.data });
+    const at = { blockNumber: entry.blockNumber, blockHash: entry.blockHash, logIndex: entry.logIndex };
+    switch (parsed?.name) {
+      case 'EpochReleased':
+        return { kind: 'EpochReleased', epochId: (parsed.args.epochId as bigint).toString(), blockTimestamp: header.timestamp, ...at };
+      case 'DayStartedEvent':
+        return { kind: 'DayStarted', dayId: (parsed.args.dayId as bigint).toString(), blockTimestamp: header.timestamp, ...at };
+      case 'SnapshotBatchSubmitted':
+        return { kind: 'SnapshotBatchSubmitted', epochId: (parsed.args.epochId as bigint).toString(), batchCid: parsed.args.batchCid as string, ...at };
+      default:
+        throw new Error(`unexpected log (topic ${entry.topics[0]})`);
+    }
+  }
+
+  private followed(entry: RawLog): boolean {
+    return entry.address === this.config.contract && this.config.topic0s.includes(entry.topics[0]!) && entry.topics[1] === this.marketTopic;
+  }
+
+  /** Decodes followed logs in chain order; undecodable ones are logged and counted. */
+  private decodeAll(entries: readonly RawLog[], headerOf: (n: number) => BlockHeader): { events: MarketEvent[]; skippedLogs: number } {
+    const events: MarketEvent[] = [];
+    let skippedLogs = 0;
+    for (const entry of [...entries].sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)) {
+      try {
+        events.push(this.decode(entry, headerOf(entry.blockNumber)));
+      } catch (err) {
+        skippedLogs++;
+        log.warn('undecodable log skipped', { market: this.config.market, blockNumber: entry.blockNumber, logIndex: entry.logIndex, error: String(err) });
+      }
+    }
+    return { events, skippedLogs };
+  }
+
+  /** Advances the cursor by one step towards `head` (a sane head), or reports a reorg or a finality violation. */
+  async step(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
+    const nearFloor = head.number - this.config.maxReorgDepth + 1;
+    if (cursor.nextBlock < nearFloor) return this.wideStep(cursor, nearFloor, opts);
+    return this.nearStep(cursor, head, opts);
+  }
+
+  /**
+   * Followed events of blocks `from..to` from eth_getLogs ranges that adapt to the provider,
+   * with the headers of the blocks that hold them (each log's hash must be its block's).
+   */
+  async rangeEvents(from: number, to: number, opts: CallOptions): Promise<{ events: MarketEvent[]; ids: string[]; skippedLogs: number }> {
+    const entries: RawLog[] = [];
+    let refusals = 0;
+    for (let start = from; start <= to; ) {
+      const end = Math.min(to, start + this.range.size - 1);
+      try {
+        entries.push(...(await this.chain.logs({ address: this.config.contract, topics: [this.config.topic0s, this.marketTopic], fromBlock: start, toBlock: end }, opts)));
+        this.range.grow();
+        start = end + 1;
+        refusals = 0;
+      } catch (err) {
+        const refusal = rangeRefusalOf(err);
+        if (refusal === null || ++refusals > MAX_RANGE_REFUSALS) throw err;
+        this.range.shrink(end - start + 1, refusal);
+        log.info('eth_getLogs span refused: narrowing', { market: this.config.market, from: start, to: end, nowBlocks: this.range.size, error: String(err) });
+      }
+    }
+    const blocks = [...new Set(entries.map((e) => e.blockNumber))].sort((a, b) => a - b);
+    const headers = blocks.length === 0 ? [] : await this.chain.headers(blocks, {
+      ...opts,
+      verify: (hs) => {
+        const byNumber = new Map(hs.map((h) => [h.number, h.hash]));
+        const stray = entries.find((e) => byNumber.get(e.blockNumber) !== e.blockHash);
+        if (stray) throw new RejectedRpcAnswer(`eth_getLogs gave a log of block ${stray.blockNumber} with hash ${stray.blockHash}, but block ${stray.blockNumber} is ${byNumber.get(stray.blockNumber)}`);
+      },
+    });
+    const byNumber = new Map(headers.map((h) => [h.number, h]));
+    return { ...this.decodeAll(entries, (n) => byNumber.get(n)!), ids: entries.map(eventId) };
+  }
+
+  private async wideStep(cursor: ChainCursor, nearFloor: number, opts: CallOptions): Promise<ScanStep> {
+    const from = cursor.nextBlock;
+    if (cursor.parentHash !== null && from > 0) {
+      // Checked block by block once, and now deeper than any reorg may reach: it must still be canonical.
+      try {
+        await this.chain.headers([from - 1], {
+          ...opts,
+          verify: ([h]) => {
+            if (h!.hash !== cursor.parentHash) throw new ForkBelowReorgDepth(`block ${from - 1} is ${h!.hash}, recorded as ${cursor.parentHash}`, from - 1);
+          },
+        });
+      } catch (err) {
+        if (err instanceof ForkBelowReorgDepth) return { kind: 'violation', violation: { kind: 'deep-reorg', atBlock: err.atBlock, detail: `${err.message}: a fork deeper than MAX_REORG_DEPTH (${this.config.maxReorgDepth} blocks)` } };
+        throw err;
+      }
+    }
+    const to = Math.min(from + this.range.size - 1, nearFloor - 1);
+    const { events, skippedLogs } = await this.rangeEvents(from, to, opts);
+    return { kind: 'advanced', cursor: { nextBlock: to + 1, parentHash: null, rescan: cursor.rescan ?? null }, events, skippedLogs, wideRange: { from, to } };
+  }
+
+  private async nearStep(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
+    const from = cursor.nextBlock;
+    const to = Math.min(head.number - this.config.confirmations, from + NEAR_BATCH - 1);
+    // Without a recorded parent, the block before is fetched too: it anchors the checks.
+    const withAnchor = cursor.parentHash === null && from > 0;
+    const numbers = Array.from({ length: to - from + 1 + (withAnchor ? 1 : 0) }, (_, i) => from - (withAnchor ? 1 : 0) + i);
+    const fetched = await this.chain.headers(numbers, { ...opts, verify: (hs) => assertLinked(hs) });
+    const anchor = withAnchor ? fetched[0]! : cursor.parentHash === null ? null : { number: from - 1, hash: cursor.parentHash };
+    const headers = withAnchor ? fetched.slice(1) : fetched;
+    if (anchor !== null && headers[0]!.parentHash !== anchor.hash) return this.walkBack(cursor, head, opts);
+
+    const address = this.config.contract;
+    const candidates = headers.filter((h) => bloomMayMatch(parseBloom(h.logsBloom), address, [this.config.topic0s, [this.marketTopic]]));
+    const logs = candidates.length === 0 ? [] : await this.chain.blockLogs(candidates, {
+      ...opts,
+      verify: (answers) =>
+        answers.forEach((entries, i) => {
+          const block = candidates[i]!;
+          if (bloomOfLogs(entries) !== block.logsBloom) {
+            throw new RejectedRpcAnswer(`the ${entries.length} logs answered for block ${block.number} do not make up its logsBloom: logs are missing`);
+          }
+        }),
+    });
+    const byNumber = new Map(headers.map((h) => [h.number, h]));
+    const { events, skippedLogs } = this.decodeAll(logs.flat().filter((e) => this.followed(e)), (n) => byNumber.get(n)!);
+    // The anchor too: a reorg walking back needs the recorded block below the first one checked.
+    await this.record.put(anchor ? [anchor, ...headers] : headers);
+    const last = headers.at(-1)!;
+    return { kind: 'advanced', cursor: { nextBlock: last.number + 1, parentHash: last.hash, rescan: cursor.rescan ?? null }, events, skippedLogs };
+  }
+
+  /**
+   * The first block after the cursor does not sit on the recorded parent: find the highest block
+   * where the node's chain and the record agree, no deeper than MAX_REORG_DEPTH below the head,
+   * forget what was recorded above it, and continue from there.
+   */
+  private async walkBack(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
+    const top = cursor.nextBlock - 1;
+    const bottom = Math.max(0, head.number - this.config.maxReorgDepth);
+    const recorded = await this.record.hashes(bottom, top);
+    if (cursor.parentHash !== null) recorded.set(top, cursor.parentHash);
+    const forkPoint = (hs: readonly BlockHeader[]) => findForkPoint(hs.slice(0, -1), (n) => recorded.get(n));
+    let chainHeaders: BlockHeader[];
+    try {
+      chainHeaders = await this.chain.headers(
+        Array.from({ length: top - bottom + 2 }, (_, i) => bottom + i),
+        {
+          ...opts,
+          verify: (hs) => {
+            assertLinked(hs);
+            if (forkPoint(hs) === null) throw new ForkBelowReorgDepth(`no block from ${bottom} to ${top} is the one recorded`, top);
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof ForkBelowReorgDepth) {
+        return { kind: 'violation', violation: { kind: 'deep-reorg', atBlock: cursor.nextBlock, detail: `block ${cursor.nextBlock} is not on the recorded chain, and ${err.message}: a fork deeper than MAX_REORG_DEPTH (${this.config.maxReorgDepth} blocks)` } };
+      }
+      throw err;
+    }
+    const fork = forkPoint(chainHeaders)!;
+    await this.record.forgetAbove(fork, top);
+    return { kind: 'reorg', forkBlock: fork, depth: top - fork, cursor: { nextBlock: fork + 1, parentHash: recorded.get(fork)!, rescan: cursor.rescan ?? null } };
+  }
+}

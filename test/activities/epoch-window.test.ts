@@ -1,0 +1,209 @@
+/**
+ * prepareEpoch on a real Hardhat node (behind the fault-injecting proxy) and a real Redis: the
+ * submission window on chain time (the release block and every later block whose timestamp is
+ * at most the release's plus the window), how it closes (the first block past it, or the wait
+ * running out at the confirmed head), a release that left the chain (rebased or orphaned), and
+ * heads that cannot be trusted. Blocks are mined with exact timestamps, so windows are exact.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import { toBeHex } from 'ethers';
+import { createBatchActivities } from '../../src/activities/batches.js';
+import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
+import * as keys from '../../src/domain/keys.js';
+import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
+import { startActivity } from '../support/activity-env.js';
+import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
+import { fileRawKey, fileSubmission } from '../support/dequeuer.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { startRpcProxy, type RpcProxy } from '../support/rpc-proxy.js';
+
+const CONFIRMATIONS = 2;
+const CLOSE_WAIT_MS = 1500;
+const WINDOW = 7;
+
+let node: HardhatNode | undefined;
+let redis: RedisServer | undefined;
+let proxy: RpcProxy | undefined;
+let testChain: TestChain;
+let activities: ReturnType<typeof createBatchActivities>;
+let A: string;
+
+before(async () => {
+  [node, redis] = await Promise.all([startHardhatNode({ intervalMs: 0 }), startRedis()]);
+  [testChain, proxy] = await Promise.all([deployTestContracts(node.url, 1), startRpcProxy(node.url)]);
+  await testChain.provider.send('evm_setIntervalMining', [0]);
+  [A] = testChain.markets as [string];
+  activities = createBatchActivities({
+    chain: new ChainClient([proxy.url]),
+    redis: redis.client,
+    batchSize: 2,
+    window: { contract: testChain.protocolStateAddress, confirmations: CONFIRMATIONS, maxReorgDepth: 64, closeWaitMs: CLOSE_WAIT_MS, pollIntervalMs: 100 },
+  });
+});
+
+beforeEach(() => proxy?.clear());
+
+after(async () => {
+  testChain?.provider.destroy();
+  await Promise.all([proxy?.stop(), node?.stop(), redis?.stop()]);
+});
+
+const latestTimestamp = async () => Number(((await testChain.provider.send('eth_getBlockByNumber', ['latest', false])) as { timestamp: string }).timestamp);
+
+/** Mines one block with this timestamp (seconds); returns its number and hash. */
+async function mineAt(timestamp: number): Promise<{ blockNumber: number; blockHash: string }> {
+  await testChain.provider.send('evm_mine', [timestamp]);
+  const blockNumber = await testChain.blockNumber();
+  return { blockNumber, blockHash: await testChain.blockHash(blockNumber) };
+}
+
+/** Releases the market's next epoch in a block with timestamp `timestamp`. */
+async function releaseAt(timestamp: number): Promise<{ epochId: number; release: ReleaseBlock }> {
+  await testChain.provider.send('evm_setNextBlockTimestamp', [timestamp]);
+  const rel = await testChain.releaseEpoch(A);
+  return { epochId: rel.epochId, release: { blockNumber: rel.blockNumber, blockHash: rel.blockHash, timestamp } };
+}
+
+const input = (epochId: number, release: ReleaseBlock, extra: Partial<PrepareEpochInput> = {}): PrepareEpochInput => ({
+  market: A,
+  epochId: String(epochId),
+  day: '1',
+  release,
+  submissionWindowSeconds: WINDOW,
+  ...extra,
+});
+
+/** prepareEpoch as Temporal runs it: scheduled now (the window's close wait counts from there). */
+const start = (i: PrepareEpochInput) => startActivity(activities.prepareEpoch, [i], { scheduledTimestampMs: Date.now() });
+const prepare = (i: PrepareEpochInput) => start(i).result;
+
+const file = (epochId: number, projectId: string, slotId: number, header: string) => fileSubmission(redis!.client, { market: A, epochId, projectId, slotId, header });
+
+test('the window is the release block and every later block up to its time plus the window; the first block past it closes it', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  const blocks = [];
+  for (let s = 1; s <= WINDOW + 2; s++) blocks.push(await mineAt(t + s)); // t+1 .. t+9
+  const last = blocks[WINDOW - 1]!; // timestamp t+7: the window's last block
+  const past = blocks[WINDOW]!; // timestamp t+8
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await file(epochId, 'p2:0x1:NS', 2, blocks[2]!.blockHash);
+  await file(epochId, 'p3:0x1:NS', 3, last.blockHash);
+  await file(epochId, 'late:0x1:NS', 4, past.blockHash); // filed under a block after the window: not batched
+  await fileRawKey(redis!.client, A, epochId, blocks[3]!.blockHash, 'not-a-key');
+
+  const prepared = await prepare(input(epochId, release));
+  assert.deepEqual(prepared, {
+    kind: 'prepared',
+    window: { fromBlock: release.blockNumber, toBlock: last.blockNumber, closedBy: 'next-block' },
+    batchCount: 2,
+    submissionCount: 3,
+    malformedCount: 1,
+    storedNow: true,
+  });
+  const a = A.toLowerCase();
+  assert.equal(await redis!.client.get(keys.batchCount(a, String(epochId))), '2');
+  assert.deepEqual(await redis!.client.mget(keys.slotSubmissions(a, '1', '3'), keys.slotSubmissions(a, '1', '4')), ['1', null]);
+
+  // A second run (a retry after a crash) returns the first run's result, window included, and writes nothing.
+  const again = await prepare(input(epochId, release));
+  assert.deepEqual(again, { ...prepared, storedNow: false });
+  assert.deepEqual(await redis!.client.mget(keys.slotSubmissions(a, '1', '3')), ['1']);
+});
+
+test('prepared long after (a catch-up, row 9): the same blocks by their timestamps, never up to the current head', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  const inWindow = [];
+  for (let s = 1; s <= WINDOW; s++) inWindow.push(await mineAt(t + s));
+  const late = await mineAt(t + WINDOW + 5);
+  await testChain.mineRegular(500);
+  for (const [i, b] of inWindow.entries()) await file(epochId, `p${i}:0x1:NS`, i + 1, b.blockHash);
+  await file(epochId, 'late:0x1:NS', 99, late.blockHash);
+  const since = proxy!.calls.length;
+
+  const prepared = await prepare(input(epochId, release));
+  assert.equal(prepared.kind, 'prepared');
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual(prepared.window, { fromBlock: release.blockNumber, toBlock: inWindow.at(-1)!.blockNumber, closedBy: 'next-block' });
+  assert.equal(prepared.submissionCount, WINDOW, 'every submission filed under a block of the window, none after');
+  const headers = proxy!.calls.slice(since).filter((c) => c.method === 'eth_getBlockByNumber').length;
+  assert.ok(headers <= 130, `${headers} headers fetched: the window's, not the ${500 + WINDOW} blocks up to the head`);
+});
+
+test('the window waits for the first block past its end, then closes at once', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  const inside = await mineAt(t + WINDOW);
+  const run = start(input(epochId, release));
+  await new Promise((r) => setTimeout(r, 400));
+  const t0 = performance.now();
+  await mineAt(t + WINDOW + 1);
+  const prepared = await run.result;
+  assert.ok(performance.now() - t0 < 1000, 'closed within a poll or two of the block');
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual(prepared.window, { fromBlock: release.blockNumber, toBlock: inside.blockNumber, closedBy: 'next-block' });
+  assert.ok(run.heartbeats.length >= 2, 'it heartbeated while waiting');
+});
+
+test('no block past the end within WINDOW_CLOSE_WAIT: closed at the confirmed head (a halted chain delays an epoch, never holds it)', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  // Blocks of the same second: inside a window of 0 s, and none past it.
+  const same = [await mineAt(t), await mineAt(t), await mineAt(t)];
+  const t0 = performance.now();
+  const prepared = await prepare(input(epochId, release, { submissionWindowSeconds: 0 }));
+  const ms = performance.now() - t0;
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual(prepared.window, { fromBlock: release.blockNumber, toBlock: same[0]!.blockNumber, closedBy: 'wait-timeout' }, 'the head minus CONFIRMATIONS');
+  assert.ok(ms >= CLOSE_WAIT_MS - 100 && ms < CLOSE_WAIT_MS + 2000, `closed after ${ms.toFixed(0)} ms`);
+});
+
+test('a release that left the chain and is on no canonical block: orphaned, nothing written (row 7)', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const snapshot = await testChain.snapshot();
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p:0x1:NS', 77, release.blockHash);
+  await testChain.revert(snapshot);
+  for (let s = 0; s < 12; s++) await mineAt(t + s);
+  const result = await prepare(input(epochId, release));
+  assert.equal(result.kind, 'orphaned');
+  assert.ok(result.kind === 'orphaned');
+  assert.match(result.detail, new RegExp(`block ${release.blockNumber} ${release.blockHash} left the chain, and no block from \\d+ to \\d+ holds the release`));
+  const a = A.toLowerCase();
+  assert.equal(await redis!.client.exists(keys.epochBatchesStored(a, String(epochId)), keys.batchCount(a, String(epochId)), keys.slotSubmissions(a, '1', '77')), 0);
+});
+
+test('a release that left the chain and is now in another block: rebased onto that block, nothing written yet', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const snapshot = await testChain.snapshot();
+  const { epochId, release } = await releaseAt(t);
+  await testChain.revert(snapshot);
+  await mineAt(t);
+  await mineAt(t + 1);
+  // releaseMany, not releaseEpoch: the same signed transaction again would have the same hash,
+  // and Hardhat would hand back the receipt of the reverted one.
+  await testChain.provider.send('evm_setNextBlockTimestamp', [t + 2]);
+  const rereleased = await testChain.releaseMany(A, 1);
+  assert.deepEqual(rereleased.epochIds, [epochId], 'the same epoch, released on the new fork');
+  const again = { release: { blockNumber: rereleased.blockNumber, blockHash: rereleased.blockHash, timestamp: t + 2 } };
+  for (let s = 3; s < 14; s++) await mineAt(t + s);
+  const result = await prepare(input(epochId, release));
+  assert.deepEqual(result, { kind: 'rebased', release: again.release });
+  assert.equal(await redis!.client.exists(keys.epochBatchesStored(A.toLowerCase(), String(epochId))), 0);
+});
+
+test('a head below the floor or a bogus head is refused (thrown for Temporal to retry), never acted on (rows 3 and 4)', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  for (let s = 1; s <= WINDOW + 1; s++) await mineAt(t + s);
+  const head = await testChain.blockNumber();
+  proxy!.inject({ method: 'eth_blockNumber', times: 1, result: (n) => toBeHex(Number(n) + 1_000_000) });
+  await assert.rejects(prepare(input(epochId, release)), (err: unknown) => err instanceof RejectedRpcAnswer && new RegExp(`head ${head + 1_000_000} is a block the node does not serve`).test(err.message));
+  proxy!.inject({ method: 'eth_blockNumber', times: 1, result: (n) => toBeHex(Number(n) - 5) });
+  await assert.rejects(prepare(input(epochId, release, { headFloor: head })), (err: unknown) => err instanceof RejectedRpcAnswer && new RegExp(`head ${head - 5} is below block ${head}`).test(err.message));
+  assert.equal(await redis!.client.exists(keys.epochBatchesStored(A.toLowerCase(), String(epochId))), 0, 'nothing stored on a refused head');
+  const prepared = await prepare(input(epochId, release, { headFloor: head }));
+  assert.ok(prepared.kind === 'prepared' && prepared.window.toBlock === release.blockNumber + WINDOW);
+});
