@@ -4,23 +4,20 @@
  * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE; `start` reads the chain head through RPC_NODES.
  */
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import protos, { type temporal } from '@temporalio/proto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import protos from '@temporalio/proto';
 import { getAddress, isAddress } from 'ethers';
 import { ChainClient } from './chain/rpc.js';
 import { ConfigError, loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
-import type { FollowerHeartbeat } from './follower/follow.js';
+import { describeMarket, summarize, type MarketRow as Row } from './status.js';
 import {
   marketStateOf,
   marketWorkflowId,
   pauseUpdate,
   resumeUpdate,
   rewindUpdate,
-  statusQuery,
   stopUpdate,
   type MarketState,
-  type MarketStatus,
   type MarketWorkflowInput,
 } from './workflows/definitions.js';
 import type { marketWorkflow } from './workflows/market.js';
@@ -42,12 +39,6 @@ Markets default to DATA_MARKET_ADDRESSES.`;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
-
-interface Row {
-  market: string;
-  workflowId: string;
-  [field: string]: unknown;
-}
 
 function marketsFrom(positionals: string[]): string[] {
   if (positionals.length === 0) return loadDataMarkets();
@@ -120,72 +111,6 @@ async function startMarket(client: Client, taskQueue: string, market: string, fr
   };
 }
 
-function stateOf(status: MarketStatus, workflow: string): string {
-  if (workflow !== 'RUNNING') return 'stopped';
-  if (status.stopping) return 'stopping';
-  if (status.violation) return 'halted';
-  return status.paused ? 'paused' : 'following';
-}
-
-function summarize(status: MarketStatus, workflow = 'RUNNING'): Record<string, unknown> {
-  return {
-    state: stateOf(status, workflow),
-    health: status.health ?? 'ok',
-    problems: status.problems ?? [],
-    nextBlock: status.cursor?.nextBlock ?? null,
-    head: status.head,
-    headLag: status.headLag,
-    day: status.days?.day ?? null,
-    lastEpochId: status.lastEpochId,
-    openEpochs: status.openEpochs,
-    ...status.stats,
-  };
-}
-
-/**
- * The follower's live view from describe: its heartbeat (cursor and head of the running long
- * poll, ahead of the last checkpoint), its attempt and last failure.
- */
-function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo[] | null | undefined): Record<string, unknown> | null {
-  const activity = pending?.find((a) => a.activityType?.name === 'followChain' || a.activityType?.name === 'watchHead');
-  if (!activity) return null;
-  const payload = activity.heartbeatDetails?.payloads?.[0];
-  const beat = payload ? defaultPayloadConverter.fromPayload<FollowerHeartbeat>(payload) : undefined;
-  const seconds = activity.lastHeartbeatTime?.seconds;
-  return {
-    activity: activity.activityType!.name,
-    attempt: activity.attempt,
-    lastHeartbeat: seconds == null ? null : new Date(Number(seconds.toString()) * 1000).toISOString(),
-    nextBlock: beat?.cursor?.nextBlock ?? null,
-    head: beat?.head ?? null,
-    rangeBlocks: beat?.rangeBlocks || null,
-    lastError: beat?.lastError ?? null,
-    lastFailure: activity.lastFailure?.message ?? null,
-  };
-}
-
-async function marketStatus(handle: WorkflowHandle<typeof marketWorkflow>, market: string): Promise<Row> {
-  const workflowId = handle.workflowId;
-  try {
-    const description = await handle.describe();
-    const workflow = description.status.name;
-    if (workflow !== 'RUNNING') return { market, workflowId, workflow, ...(workflow === 'COMPLETED' ? summarize(await handle.result(), workflow) : {}) };
-    const row: Row = { market, workflowId, workflow, ...summarize(await handle.query(statusQuery)) };
-    const follower = followerActivity(description.raw.pendingActivities);
-    if (follower) {
-      // The heartbeat is at most a poll interval old; the checkpoint up to a long poll.
-      if (typeof follower.nextBlock === 'number' && follower.nextBlock > ((row.nextBlock as number | null) ?? -1)) row.nextBlock = follower.nextBlock;
-      if (typeof follower.head === 'number' && follower.head > ((row.head as number | null) ?? -1)) row.head = follower.head;
-      if (typeof row.head === 'number' && typeof row.nextBlock === 'number') row.headLag = Math.max(0, row.head - (row.nextBlock - 1));
-      row.follower = follower;
-    }
-    return row;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { market, workflowId, workflow: 'NOT STARTED' };
-    throw err;
-  }
-}
-
 async function main(argv: string[]): Promise<Row[]> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -223,7 +148,7 @@ async function main(argv: string[]): Promise<Row[]> {
         return await Promise.all(markets.map((m) => startMarket(client, temporal.taskQueue, m, fromBlock, chainStart)));
       }
       case 'status':
-        return await Promise.all(marketsFrom(rest).map((m) => marketStatus(client.workflow.getHandle(marketWorkflowId(m)), m)));
+        return await Promise.all(marketsFrom(rest).map((m) => describeMarket(client, m)));
       case 'list': {
         const rows: Row[] = [];
         for await (const wf of client.workflow.list({ query: `WorkflowType = 'marketWorkflow'` })) {

@@ -11,6 +11,7 @@ import * as keys from '../domain/keys.js';
 import type { RewardSettings } from '../config.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } from '../domain/types.js';
 import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
+import { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
 
 export interface ChainActivityDeps {
@@ -31,6 +32,8 @@ export function createChainActivities(deps: ChainActivityDeps) {
     contract: deps.protocolStateContract,
     topic0s: [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])],
   };
+  // A provider's span limits hold for every market: learnt once per worker, kept across calls.
+  const range = new AdaptiveRange(settings.logRangeBlocks);
   /** Canonical hashes are kept a little deeper than any reorg may reach. */
   const recordOf = (market: string) => new FollowerRecord(redis, market, 2 * (settings.maxReorgDepth + settings.confirmations));
 
@@ -43,7 +46,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
      */
     async followChain(input: FollowChainInput): Promise<FollowChainResult> {
       const ctx = Context.current();
-      const follower = new Follower(chain, recordOf(input.market), settings, input.market);
+      const follower = new Follower(chain, recordOf(input.market), settings, input.market, range);
       return follower.run(input, {
         heartbeat: (details) => ctx.heartbeat(details),
         sleep: (ms) => ctx.sleep(ms),

@@ -70,6 +70,12 @@ export interface FollowChainInput {
   day?: string;
   /** The follower conditions the market shows now: the call returns as soon as they change. */
   shown?: FollowerConditions;
+  /**
+   * Ids (`blockHash:logIndex`) of the events of the previous result, which the market received:
+   * the re-scan of wide ranges does not report them again. Only the workflow can say this: a
+   * result may be lost (a cancelled or timed-out call) after the activity returned it.
+   */
+  ackEventIds?: string[];
 }
 
 /** What keeps the follower from working normally; null when all is well. */

@@ -12,7 +12,7 @@ import { log } from '@temporalio/activity';
 import { protocolState } from '../chain/abi.js';
 import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
-import { AdaptiveRange } from './range.js';
+import type { AdaptiveRange } from './range.js';
 import { type FollowerRecord } from './record.js';
 import { ChainScanner, ForkBelowReorgDepth } from './scanner.js';
 
@@ -36,7 +36,7 @@ export interface FollowerSettings {
 export interface FollowerHeartbeat {
   cursor: ChainCursor;
   head: number | null;
-  /** eth_getLogs span now (blocks). */
+  /** eth_getLogs span now (blocks; 0 for the head watcher). */
   rangeBlocks: number;
   lastError: string | null;
   rejectedAnswers: number;
@@ -72,6 +72,8 @@ export class Follower {
     private readonly record: FollowerRecord,
     private readonly settings: FollowerSettings,
     private readonly market: string,
+    /** The eth_getLogs span, learnt from the provider and shared by every call (and market) of the worker. */
+    private readonly range: AdaptiveRange,
   ) {
     this.dayCounterAt = (block) => chain.viewUint(settings.contract, protocolState, 'dayCounter', [market], block);
   }
@@ -79,7 +81,7 @@ export class Follower {
   async run(input: FollowChainInput, io: FollowerIo): Promise<FollowChainResult> {
     const s = this.settings;
     const resumed = isResumable(io.resumed) ? io.resumed : undefined;
-    const range = new AdaptiveRange(s.logRangeBlocks, resumed?.rangeBlocks);
+    const range = this.range;
     const scanner = new ChainScanner(this.chain, this.record, { contract: s.contract.toLowerCase(), market: this.market, topic0s: s.topic0s.map((t) => t.toLowerCase()), confirmations: s.confirmations, maxReorgDepth: s.maxReorgDepth }, range);
     const started = Date.now();
     const deadline = started + input.maxWaitMs;
@@ -140,6 +142,7 @@ export class Follower {
     });
     const changed = (c: FollowerConditions) => (c.stalled === null) !== (input.shown?.stalled == null) || (c.rejecting === null) !== (input.shown?.rejecting == null);
 
+    await this.record.noteReported(input.ackEventIds ?? []);
     for (;;) {
       let idle = false;
       try {
@@ -156,7 +159,6 @@ export class Follower {
           cursor = { ...cursor, rescan: to >= rescan.toBlock ? null : { ...rescan, nextBlock: to + 1 } };
           if (recovered.length > 0) {
             log.warn('the re-scan found events a first eth_getLogs answer had missed', { market: this.market, from: rescan.nextBlock, to, events: recovered.length });
-            await this.record.noteReported(found.ids.filter((id) => fresh.has(id)));
             return result({ events: recovered, recoveredEvents: recovered.length });
           }
         }
@@ -182,7 +184,6 @@ export class Follower {
           }
           lastProgressMs = Date.now();
           if (step.events.length > 0) {
-            if (step.wideRange) await this.record.noteReported(step.events.map(idOf));
             lastError = null;
             return result({ events: step.events });
           }
@@ -235,8 +236,4 @@ export class Follower {
     const day = await this.dayCounterAt(event.blockNumber).catch(() => null);
     return { ...event, recovered: { day } };
   }
-}
-
-function idOf(e: MarketEvent): string {
-  return `${e.blockHash}:${e.logIndex}`;
 }

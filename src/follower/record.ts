@@ -3,8 +3,8 @@
  * - the canonical hashes of the recent blocks it checked one by one, so that a reorg can be
  *   walked back to the block where the chains part (a sorted set scored by block number);
  *   `BlockHashByNumberKey.<n>` is written alongside for the upstream's readers;
- * - the events it found in wide ranges, so that the delayed re-scan of those ranges reports
- *   only what the first answer missed.
+ * - the events the market acknowledged receiving, so that the delayed re-scan of wide ranges
+ *   reports only what a first answer missed.
  */
 import type { Redis } from 'ioredis';
 import type { BlockHeader } from '../chain/rpc.js';
@@ -66,13 +66,13 @@ export class FollowerRecord {
     await exec(multi);
   }
 
-  /** Notes events reported to the market (ids `blockHash:logIndex`). */
+  /** Notes events the market received (ids `blockHash:logIndex`). */
   async noteReported(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await exec(this.redis.multi().sadd(this.reportedKey, ...ids).expire(this.reportedKey, RECORD_TTL_SECONDS));
   }
 
-  /** Which of these event ids were never reported. */
+  /** Which of these event ids the market never received. */
   async unreported(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const seen = await this.redis.smismember(this.reportedKey, ...ids);

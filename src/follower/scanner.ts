@@ -21,12 +21,6 @@ import type { FollowerRecord } from './record.js';
 /** The node's chain and seqflow's record part deeper than MAX_REORG_DEPTH allows (refused, so other nodes are asked). */
 export class ForkBelowReorgDepth extends RejectedRpcAnswer {
   override name = 'ForkBelowReorgDepth';
-  constructor(
-    message: string,
-    readonly atBlock: number,
-  ) {
-    super(message);
-  }
 }
 
 export interface ScannerConfig {
@@ -142,18 +136,9 @@ export class ChainScanner {
   private async wideStep(cursor: ChainCursor, nearFloor: number, opts: CallOptions): Promise<ScanStep> {
     const from = cursor.nextBlock;
     if (cursor.parentHash !== null && from > 0) {
-      // Checked block by block once, and now deeper than any reorg may reach: it must still be canonical.
-      try {
-        await this.chain.headers([from - 1], {
-          ...opts,
-          verify: ([h]) => {
-            if (h!.hash !== cursor.parentHash) throw new ForkBelowReorgDepth(`block ${from - 1} is ${h!.hash}, recorded as ${cursor.parentHash}`, from - 1);
-          },
-        });
-      } catch (err) {
-        if (err instanceof ForkBelowReorgDepth) return { kind: 'violation', violation: { kind: 'deep-reorg', atBlock: err.atBlock, detail: `${err.message}: a fork deeper than MAX_REORG_DEPTH (${this.config.maxReorgDepth} blocks)` } };
-        throw err;
-      }
+      // The cursor's block was checked one by one before (the market paused, or fell behind): it must still be canonical.
+      const [before] = await this.chain.headers([from - 1], opts);
+      if (before!.hash !== cursor.parentHash) return this.walkBack(cursor, opts);
     }
     const to = Math.min(from + this.range.size - 1, nearFloor - 1);
     const { events, skippedLogs } = await this.rangeEvents(from, to, opts);
@@ -169,7 +154,7 @@ export class ChainScanner {
     const fetched = await this.chain.headers(numbers, { ...opts, verify: (hs) => assertLinked(hs) });
     const anchor = withAnchor ? fetched[0]! : cursor.parentHash === null ? null : { number: from - 1, hash: cursor.parentHash };
     const headers = withAnchor ? fetched.slice(1) : fetched;
-    if (anchor !== null && headers[0]!.parentHash !== anchor.hash) return this.walkBack(cursor, head, opts);
+    if (anchor !== null && headers[0]!.parentHash !== anchor.hash) return this.walkBack(cursor, opts);
 
     const address = this.config.contract;
     const candidates = headers.filter((h) => bloomMayMatch(parseBloom(h.logsBloom), address, [this.config.topic0s, [this.marketTopic]]));
@@ -192,13 +177,15 @@ export class ChainScanner {
   }
 
   /**
-   * The first block after the cursor does not sit on the recorded parent: find the highest block
-   * where the node's chain and the record agree, no deeper than MAX_REORG_DEPTH below the head,
-   * forget what was recorded above it, and continue from there.
+   * The first block after the cursor does not sit on the recorded parent: walk down the blocks
+   * recorded as canonical, at most MAX_REORG_DEPTH below the last one, to the highest where the
+   * node's chain agrees, forget what was recorded above it, and continue from there. No such
+   * block (the fork is deeper, or reaches blocks read as final in wide ranges) is a finality
+   * violation.
    */
-  private async walkBack(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
+  private async walkBack(cursor: ChainCursor, opts: CallOptions): Promise<ScanStep> {
     const top = cursor.nextBlock - 1;
-    const bottom = Math.max(0, head.number - this.config.maxReorgDepth);
+    const bottom = Math.max(0, top - this.config.maxReorgDepth);
     const recorded = await this.record.hashes(bottom, top);
     if (cursor.parentHash !== null) recorded.set(top, cursor.parentHash);
     const forkPoint = (hs: readonly BlockHeader[]) => findForkPoint(hs.slice(0, -1), (n) => recorded.get(n));
@@ -210,13 +197,16 @@ export class ChainScanner {
           ...opts,
           verify: (hs) => {
             assertLinked(hs);
-            if (forkPoint(hs) === null) throw new ForkBelowReorgDepth(`no block from ${bottom} to ${top} is the one recorded`, top);
+            if (forkPoint(hs) === null) throw new ForkBelowReorgDepth(`none of blocks ${bottom} to ${top} is the one recorded`);
           },
         },
       );
     } catch (err) {
       if (err instanceof ForkBelowReorgDepth) {
-        return { kind: 'violation', violation: { kind: 'deep-reorg', atBlock: cursor.nextBlock, detail: `block ${cursor.nextBlock} is not on the recorded chain, and ${err.message}: a fork deeper than MAX_REORG_DEPTH (${this.config.maxReorgDepth} blocks)` } };
+        return {
+          kind: 'violation',
+          violation: { kind: 'deep-reorg', atBlock: cursor.nextBlock, detail: `block ${cursor.nextBlock} is not on the recorded chain, and ${err.message}: a fork deeper than MAX_REORG_DEPTH (${this.config.maxReorgDepth} blocks)` },
+        };
       }
       throw err;
     }

@@ -83,6 +83,8 @@ export interface MarketState {
   // Absent in states from before 0.3.0:
   /** The follower's conditions as last reported (they are passed back to it, which returns when they change). */
   follower?: FollowerConditions;
+  /** Ids of the events of the last follower result, acknowledged in the next call (see FollowChainInput). */
+  ackEventIds?: string[];
   /** Set while the market is halted at a finality violation; cleared by the operator (resume or rewind). */
   violation?: (FinalityViolation & { sinceMs: number }) | null;
   /** dayCounter went below the market's day: `chainDay` is what it says now. */

@@ -79,6 +79,7 @@ export class Market {
     stats.rpcAnswersRejected = (stats.rpcAnswersRejected ?? 0) + (result.rejectedAnswers ?? 0);
     stats.eventsRecovered = (stats.eventsRecovered ?? 0) + (result.recoveredEvents ?? 0);
     if (result.conditions) state.follower = result.conditions;
+    state.ackEventIds = result.events.flatMap((e) => (e.blockHash === undefined ? [] : [`${e.blockHash}:${e.logIndex}`]));
     if (result.violation) state.violation = { ...result.violation, sinceMs: nowMs };
     if (!result.dayCounter || !state.days) return result.events;
     return [...result.events, ...this.dayCounterSays(result.dayCounter, result.events, nowMs)];

@@ -143,9 +143,17 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
       // Come back in time for a final reward update that falls due without new events.
       const dueAt = tracksDays ? market.finalDueAtMs(params) : null;
       const maxWaitMs = dueAt === null ? FOLLOW_MAX_WAIT_MS : Math.min(FOLLOW_MAX_WAIT_MS, Math.max(1000, dueAt - Date.now()));
-      const { head, follower } = market.state;
+      const { head, follower, ackEventIds } = market.state;
       result = await poll.run(() =>
-        followChain({ market: input.market, cursor, maxWaitMs, ...(head === null ? {} : { headFloor: head }), day: market.followerDay(), ...(follower ? { shown: follower } : {}) }),
+        followChain({
+          market: input.market,
+          cursor,
+          maxWaitMs,
+          ...(head === null ? {} : { headFloor: head }),
+          day: market.followerDay(),
+          ...(follower ? { shown: follower } : {}),
+          ...(ackEventIds?.length ? { ackEventIds } : {}),
+        }),
       );
     } catch (err) {
       if (isCancellation(err)) continue; // paused, stopping or rewound: the cursor stays where it was

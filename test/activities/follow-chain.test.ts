@@ -17,6 +17,7 @@ import { ChainClient } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import type { ChainCursor, EpochReleased, FollowChainInput, FollowChainResult, MarketEvent } from '../../src/domain/types.js';
 import type { FollowerHeartbeat } from '../../src/follower/follow.js';
+import { REGROW_AFTER } from '../../src/follower/range.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -76,7 +77,7 @@ async function followPast(market: string, cursor: ChainCursor, block: number, ac
   const results: FollowChainResult[] = [];
   for (let calls = 0; cursor.nextBlock <= block; calls++) {
     assert.ok(calls < 60, `still not past block ${block} (cursor ${cursor.nextBlock})`);
-    const result = await runActivity(acts.followChain, { market, cursor, maxWaitMs: 2000 });
+    const result = await runActivity(acts.followChain, { market, cursor, maxWaitMs: 2000, ackEventIds: ack(results.at(-1)) });
     assert.equal(result.violation, undefined, JSON.stringify(result.violation));
     events.push(...result.events);
     results.push(result);
@@ -85,13 +86,16 @@ async function followPast(market: string, cursor: ChainCursor, block: number, ac
   return { events, cursor, results };
 }
 
+/** The ids of a result's events, acknowledged in the next call as the market workflow does. */
+const ack = (result: FollowChainResult | undefined) => (result?.events ?? []).map((e) => `${e.blockHash}:${e.logIndex}`);
+
 /** Calls followChain as the market workflow does (passing back the conditions it shows) until `done`. */
 async function followUntil(input: FollowChainInput, done: (r: FollowChainResult) => boolean, acts = activities): Promise<FollowChainResult[]> {
   const results: FollowChainResult[] = [];
   let shown = input.shown;
   for (let calls = 0; ; calls++) {
     assert.ok(calls < 20, `not done after ${calls} calls: ${JSON.stringify(results.at(-1))}`);
-    const r = await runActivity(acts.followChain, { ...input, ...(shown ? { shown } : {}) });
+    const r = await runActivity(acts.followChain, { ...input, ...(shown ? { shown } : {}), ackEventIds: ack(results.at(-1)) });
     results.push(r);
     if (done(r)) return results;
     shown = r.conditions ?? shown;
@@ -332,10 +336,10 @@ describe('complete logs', () => {
     assert.deepEqual(releases(again.events), [release]);
     assert.deepEqual((again.events[0] as EpochReleased).recovered, { day: '1' }, 'with the day at its block');
     assert.equal(again.recoveredEvents, 1);
-    // Re-read events that were reported the first time are not reported again.
-    const quiet = await runActivity(activities.followChain, { market: A, cursor: again.cursor, maxWaitMs: 1000 });
+    // Once the market acknowledged it, it is not reported again; the re-scan is done.
+    const quiet = await runActivity(activities.followChain, { market: A, cursor: again.cursor, maxWaitMs: 1000, ackEventIds: ack(again) });
     assert.deepEqual(quiet.events, []);
-    assert.equal(quiet.cursor.rescan ?? null, null, 'the re-scan is done');
+    assert.equal(quiet.cursor.rescan ?? null, null);
   });
 
   test('far from the head: a range with its last entry missing, read again, gives back only the missing one (row 2)', async () => {
@@ -348,14 +352,29 @@ describe('complete logs', () => {
     const scanned = await runActivity(activities.followChain, { market: A, cursor: { nextBlock: from, parentHash: null }, maxWaitMs: 100 });
     assert.deepEqual(releases(scanned.events), [first]);
     await new Promise((r) => setTimeout(r, RESCAN_DELAY_MS));
-    let cursor = scanned.cursor;
+    let previous = scanned;
     const recovered: MarketEvent[] = [];
-    for (let i = 0; i < 10 && cursor.rescan; i++) {
-      const r = await runActivity(activities.followChain, { market: A, cursor, maxWaitMs: 500 });
-      recovered.push(...r.events);
-      cursor = r.cursor;
+    for (let i = 0; i < 10 && previous.cursor.rescan; i++) {
+      previous = await runActivity(activities.followChain, { market: A, cursor: previous.cursor, maxWaitMs: 500, ackEventIds: ack(previous) });
+      recovered.push(...previous.events);
     }
     assert.deepEqual(releases(recovered), [second]);
+  });
+
+  test('a result the market never received (a cancelled or timed-out call) is not acknowledged: the re-scan reports its events', async () => {
+    const from = (await testChain.blockNumber()) + 1;
+    const release = await testChain.releaseEpoch(A);
+    await testChain.mine(MAX_REORG_DEPTH + 100);
+    await testChain.mineRegular(CONFIRMATIONS);
+    // A call whose result is lost after it found the release...
+    const lost = await runActivity(activities.followChain, { market: A, cursor: { nextBlock: from, parentHash: null }, maxWaitMs: 100 });
+    assert.deepEqual(releases(lost.events), [release]);
+    // ...and the market's own call, given [] for that range by a lagging replica.
+    proxy!.inject({ method: 'eth_getLogs', times: 1, when: coversBlock(release), result: () => [] });
+    const missed = await runActivity(activities.followChain, { market: A, cursor: { nextBlock: from, parentHash: null }, maxWaitMs: 100 });
+    assert.deepEqual(missed.events, []);
+    const rescanned = await runActivity(activities.followChain, { market: A, cursor: missed.cursor, maxWaitMs: 3000 });
+    assert.deepEqual(releases(rescanned.events), [release], 'recovered: the lost result acknowledged nothing');
   });
 });
 
@@ -383,8 +402,9 @@ describe('the eth_getLogs span adapts to the provider (row 5)', () => {
       const run = follow({ market: C, cursor: { nextBlock: from, parentHash: null }, maxWaitMs: 30_000 }, activitiesWith({ logRangeBlocks: 2000 }));
       const result = await run.result;
       assert.deepEqual(releases(result.events), [{ epochId: release.epochId, blockNumber: release.blockNumber, blockHash: release.blockHash }]);
-      assert.ok(refused.hits() >= 1 && refused.hits() <= 8, `${refused.hits()} refusals: the span adapts at once, not per request`);
       const answered = callsOf('eth_getLogs', since).filter((c) => !c.faulted && span(c.params) > 0);
+      // A halving search at the first refusal (at most log2 of the cap), then one probe of the limit every REGROW_AFTER answers.
+      assert.ok(refused.hits() >= 1 && refused.hits() <= Math.log2(2000) + 1 + answered.length / REGROW_AFTER, `${refused.hits()} refusals for ${answered.length} answers`);
       assert.ok(answered.length >= 30 && answered.every((c) => span(c.params) <= LIMIT), 'the backlog read in spans the provider accepts');
       assert.equal(result.rejectedAnswers, 0, 'a refused span is no bad answer');
       const beats = run.heartbeats as FollowerHeartbeat[];
@@ -411,12 +431,27 @@ describe('reorgs and finality (rows 6 and 8)', () => {
     await testChain.mineRegular(50);
     const run = await followPast(A, before.cursor, base + 49, acts);
     assert.equal(sum(run.results, 'reorgs'), 1);
-    assert.equal(run.results.reduce((m, r) => Math.max(m, r.reorgDepthMax ?? 0), 0), 45 - CONFIRMATIONS, 'walked back exactly to the fork point');
+    assert.equal(run.results.reduce((m, r) => Math.max(m, r.reorgDepthMax ?? 0), 0), 45 - CONFIRMATIONS, 'walked back exactly to the fork point: the 43 blocks it had recorded were replaced');
     assert.deepEqual(releases(run.events), [release]);
     assert.equal(release.blockNumber, forkPoint + 1);
     const canonical = await testChain.blockHash(base + 20);
     assert.notEqual(canonical, oldHash);
     for (const n of [forkPoint + 1, base + 20, base + 43]) assert.equal(await redis!.client.get(keys.blockHashByNumber(n)), await testChain.blockHash(n), `stored hash of ${n}`);
+  });
+
+  test('a shallow reorg found only after falling far behind (a paused market) is walked back too, not taken for a violation', async () => {
+    const acts = activitiesWith();
+    const base = await testChain.blockNumber();
+    const snapshot = await testChain.snapshot();
+    await testChain.mineRegular(10);
+    const before = await followPast(C, await cursorAt(base + 1), base + 10 - CONFIRMATIONS, acts);
+    await testChain.revert(snapshot);
+    const release = await testChain.releaseEpoch(C);
+    await testChain.mine(MAX_REORG_DEPTH * 3); // the cursor is in the far zone now
+    await testChain.mineRegular(CONFIRMATIONS);
+    const run = await followPast(C, before.cursor, release.blockNumber + 50, acts);
+    assert.equal(sum(run.results, 'reorgs'), 1);
+    assert.deepEqual(releases(run.events), [release]);
   });
 
   test('a fork deeper than MAX_REORG_DEPTH is a finality violation: the cursor stays, nothing is walked back', async () => {
@@ -435,7 +470,7 @@ describe('reorgs and finality (rows 6 and 8)', () => {
     assert.equal(result.violation?.atBlock, before.cursor.nextBlock);
     assert.match(result.violation!.detail, /deeper than MAX_REORG_DEPTH \(16 blocks\)/);
     const lowest = Math.min(...callsOf('eth_getBlockByNumber', since).map((c) => Number(c.params[0])));
-    assert.ok(lowest >= (await testChain.blockNumber()) - 16, `asked for no block below the reorg limit (lowest ${lowest})`);
+    assert.equal(lowest, before.cursor.nextBlock - 1 - 16, 'walked down MAX_REORG_DEPTH recorded blocks, not one more');
     assert.equal(result.rejectedAnswers, 0, 'a verdict on the chain, not a refused answer');
   });
 

@@ -48,6 +48,23 @@ async function collect(client: Client, scenario: string, markets: string[], vers
   return runs;
 }
 
+/** Every JSON payload (inputs, results, signals, heartbeat details…) in the current run's history of `workflowId`, decoded. */
+export async function historyPayloads(client: Client, workflowId: string): Promise<unknown[]> {
+  const history: unknown = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory()));
+  const payloads: unknown[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') {
+      const { metadata, data } = node as { metadata?: { encoding?: string }; data?: string };
+      if (metadata?.encoding && typeof data === 'string' && Buffer.from(metadata.encoding, 'base64').toString() === 'json/plain') {
+        payloads.push(JSON.parse(Buffer.from(data, 'base64').toString()));
+      } else Object.values(node).forEach(visit);
+    }
+  };
+  visit(history);
+  return payloads;
+}
+
 /** Replays every workflow run of `markets` (throws on the first that fails), and records them if asked. */
 export async function checkHistories(client: Client | undefined, scenario: string, markets: string[]): Promise<void> {
   if (!client) return;

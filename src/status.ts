@@ -1,0 +1,92 @@
+/**
+ * A market's status as the operator sees it, assembled from Temporal: the market workflow's
+ * `status` query and `describe` (the follower's heartbeat and retry state). Shared by the CLI
+ * and anything else that reports on markets.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { FollowerHeartbeat } from './follower/follow.js';
+import { marketWorkflowId, statusQuery, type MarketStatus } from './workflows/definitions.js';
+import type { marketWorkflow } from './workflows/market.js';
+
+export interface MarketRow {
+  market: string;
+  workflowId: string;
+  [field: string]: unknown;
+}
+
+/** following, paused, halted (finality violation), stopping, or stopped. */
+function stateOf(status: MarketStatus, workflow: string): string {
+  if (workflow !== 'RUNNING') return 'stopped';
+  if (status.stopping) return 'stopping';
+  if (status.violation) return 'halted';
+  return status.paused ? 'paused' : 'following';
+}
+
+/** The fields of a status the CLI shows. */
+export function summarize(status: MarketStatus, workflow = 'RUNNING'): Record<string, unknown> {
+  return {
+    state: stateOf(status, workflow),
+    health: status.health ?? 'ok',
+    problems: status.problems ?? [],
+    nextBlock: status.cursor?.nextBlock ?? null,
+    head: status.head,
+    headLag: status.headLag,
+    day: status.days?.day ?? null,
+    lastEpochId: status.lastEpochId,
+    openEpochs: status.openEpochs,
+    ...status.stats,
+  };
+}
+
+/**
+ * The follower's live view from describe: its heartbeat (cursor and head of the running long
+ * poll, ahead of the last checkpoint), its attempt and last failure.
+ */
+function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo[] | null | undefined): Record<string, unknown> | null {
+  const activity = pending?.find((a) => a.activityType?.name === 'followChain' || a.activityType?.name === 'watchHead');
+  if (!activity) return null;
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  const beat = payload ? defaultPayloadConverter.fromPayload<FollowerHeartbeat>(payload) : undefined;
+  const seconds = activity.lastHeartbeatTime?.seconds;
+  return {
+    activity: activity.activityType!.name,
+    attempt: activity.attempt,
+    lastHeartbeat: seconds == null ? null : new Date(Number(seconds.toString()) * 1000).toISOString(),
+    nextBlock: beat?.cursor?.nextBlock ?? null,
+    head: beat?.head ?? null,
+    rangeBlocks: beat?.rangeBlocks || null,
+    lastError: beat?.lastError ?? null,
+    lastFailure: activity.lastFailure?.message ?? null,
+  };
+}
+
+/**
+ * A market as an operator sees it: its workflow's status query (checkpointed state, health,
+ * problems, counters), with the cursor and head taken from the follower's live heartbeat when
+ * that is further on, and the follower activity's attempt and last failure (from describe).
+ */
+export async function describeMarket(client: Client, market: string): Promise<MarketRow> {
+  const handle = client.workflow.getHandle<typeof marketWorkflow>(marketWorkflowId(market));
+  const workflowId = handle.workflowId;
+  try {
+    const description = await handle.describe();
+    const workflow = description.status.name;
+    if (workflow !== 'RUNNING') return { market, workflowId, workflow, ...(workflow === 'COMPLETED' ? summarize(await handle.result(), workflow) : {}) };
+    const row: MarketRow = { market, workflowId, workflow, ...summarize(await handle.query(statusQuery)) };
+    const follower = followerActivity(description.raw.pendingActivities);
+    if (follower) {
+      // The heartbeat is at most a poll interval old; the checkpoint up to a long poll.
+      if (typeof follower.nextBlock === 'number' && follower.nextBlock > ((row.nextBlock as number | null) ?? -1)) row.nextBlock = follower.nextBlock;
+      if (typeof follower.head === 'number' && follower.head > ((row.head as number | null) ?? -1)) row.head = follower.head;
+      if (typeof row.head === 'number' && typeof row.nextBlock === 'number') row.headLag = Math.max(0, row.head - (row.nextBlock - 1));
+      row.follower = follower;
+    }
+    return row;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { market, workflowId, workflow: 'NOT STARTED' };
+    throw err;
+  }
+}
+
