@@ -8,6 +8,9 @@
  * 2. Finalizer pushes of those batches (exactly-once Lua) against one LPUSH per batch.
  * 3. The chain follower catching up over a 100k-block backlog with sparse events: blocks/s and
  *    RPC requests per 1,000 blocks, wide ranges far from the head and block by block near it.
+ * 4. The end of a submission window on a chain making a block a second: seqflow's (the last
+ *    block whose timestamp is at most the release block's plus the window) against the
+ *    upstream's (the head when a timer started on processing the release runs out).
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -185,6 +188,42 @@ try {
     };
   });
   globalThis.fetch = realFetch;
+  // Window ends: a second Hardhat node mining a block a second, like the anchor chain.
+  const WINDOW_SECONDS = 5;
+  const EPOCHS = 6;
+  const ticking = await startHardhatNode({ intervalMs: 1000 });
+  try {
+    const live = await deployTestContracts(ticking.url, 1);
+    const rpc = (method: string, params: unknown[] = []) => live.provider.send(method, params);
+    const blockAt = async (n: number) => (await rpc('eth_getBlockByNumber', [`0x${n.toString(16)}`, false])) as { timestamp: string } | null;
+    const extra: number[] = [];
+    const later: number[] = [];
+    await measure(`window end vs the upstream timer, ${EPOCHS} epochs, ${WINDOW_SECONDS} s window, 1 s blocks`, async () => {
+      for (let i = 0; i < EPOCHS; i++) {
+        const head0 = await live.blockNumber();
+        const rel = await live.releaseEpoch(live.markets[0]!);
+        // Upstream: a 500 ms head poll; the timer starts once the poll has seen and processed the release block.
+        let seenAt = Date.now();
+        for (let head = head0; head < rel.blockNumber; head = await live.blockNumber()) {
+          await new Promise((r) => setTimeout(r, 500));
+          seenAt = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, seenAt + WINDOW_SECONDS * 1000 - Date.now())));
+        const upstreamEnd = await live.blockNumber();
+        // seqflow: the last block whose timestamp is at most the release block's plus the window.
+        const end = Number((await blockAt(rel.blockNumber))!.timestamp) + WINDOW_SECONDS;
+        let last = rel.blockNumber;
+        while (Number((await blockAt(last + 1))?.timestamp ?? Infinity) <= end) last++;
+        extra.push(upstreamEnd - last);
+        later.push(Number((await blockAt(upstreamEnd))!.timestamp) - Number((await blockAt(last))!.timestamp));
+      }
+      const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
+      return { note: `upstream's window takes ${Math.min(...extra)}..${Math.max(...extra)} (avg ${avg(extra)}) blocks more, ending ${avg(later)} s later on chain time` };
+    });
+    live.provider.destroy();
+  } finally {
+    await ticking.stop();
+  }
   rows.push({ case: 'worker-side RSS at the end', ms: 0, note: `${mib(process.memoryUsage().rss)} MiB` });
   testChain.provider.destroy();
 } finally {

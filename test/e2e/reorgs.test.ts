@@ -68,6 +68,13 @@ async function reorg(snapshot: string, extra: number, onNewFork: () => Promise<v
   await stack.chain.mineRegular(oldHead - (await stack.chain.blockNumber()) + extra);
 }
 
+/** On a failed wait: prints the market's status and its latest worker log lines, then rethrows. */
+const diagnose = (market: string) => async (err: unknown): Promise<never> => {
+  console.log(`status of ${market} at the failure:`, JSON.stringify(await describeMarket(client, market)));
+  console.log(worker.log().split('\n').filter((l) => l.includes(market)).slice(-12).map((l) => l.replace(/"taskToken":"[^"]*",/, '').slice(0, 700)).join('\n'));
+  throw err;
+};
+
 async function runsOf(workflowId: string): Promise<string[]> {
   const statuses: string[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) statuses.push(wf.status.name);
@@ -200,7 +207,7 @@ test('row 8: a node serving a broken hash chain is refused, never walked back; a
     const halted = await waitFor('the finality violation', async () => {
       const s = await describeMarket(client, A);
       return s.state === 'halted' ? s : undefined;
-    }, 60_000);
+    }, 60_000).catch(diagnose(A));
     assert.equal(halted.health, 'failed');
     const problem = (halted.problems as Array<{ kind: string; detail: string }>).find((p) => p.kind === 'finality-violation');
     assert.match(problem?.detail ?? '', new RegExp(`^broken-chain at block ${broken}: http://127\\.0\\.0\\.1:\\d+: block ${broken}'s parentHash 0x6{64} is not the hash 0x[0-9a-f]{64} of block ${broken - 1} in the same answer, on every RPC node, without progress for \\d+ s$`));
@@ -227,7 +234,7 @@ test('row 8: a reorg deeper than MAX_REORG_DEPTH is a finality violation: the ma
   const halted = await waitFor('the finality violation', async () => {
     const s = await describeMarket(client, A);
     return s.state === 'halted' ? s : undefined;
-  }, 60_000);
+  }, 60_000).catch(diagnose(A));
   assert.equal(halted.health, 'failed');
   const problem = (halted.problems as Array<{ kind: string; detail: string }>).find((p) => p.kind === 'finality-violation');
   assert.match(problem?.detail ?? '', /^deep-reorg at block \d+: block \d+ is not on the recorded chain, .* a fork deeper than MAX_REORG_DEPTH \(64 blocks\)$/);

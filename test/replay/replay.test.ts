@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { HISTORIES_DIR, type HistoryFixture } from '../support/histories.js';
+import { HISTORIES_DIR, payloadsOf, type HistoryFixture } from '../support/histories.js';
 
 const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
@@ -37,6 +37,28 @@ test('fixtures cover every workflow type, a continue-as-new, a failed epoch, a d
   assert.ok(patchedRuns.length > 0, 'market runs recorded with the days-and-rewards patch');
   assert.ok(patchedRuns.length < markets.length, 'market runs recorded before it, replayed on the old path');
   assert.ok(fixtures.some((f) => f.fixture.workflowId.endsWith('/day/1/final-rewards')), 'a day transition');
+});
+
+test('fixtures cover the chain-truth paths of 0.3.0: orphaned and rebased epochs, a finality violation and its rewind, a day from dayCounter, a re-scan', () => {
+  const markers = (f: HistoryFixture) =>
+    ((f.history as { events: Array<{ markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } } }> }).events ?? [])
+      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+      .map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string });
+  const json = (f: HistoryFixture) => JSON.stringify(payloadsOf(f.history));
+  const of = (type: string) => fixtures.filter((f) => f.fixture.workflowType === type).map((f) => f.fixture);
+  assert.ok(of('marketWorkflow').some((f) => markers(f).some((m) => m.id === 'chain-truth')), 'market runs with the chain-truth patch');
+  const windowed = of('batchPreparationWorkflow').filter((f) => markers(f).some((m) => m.id === 'chain-time-window'));
+  assert.ok(windowed.length > 0, 'preparations with the chain-time-window patch');
+  assert.ok(windowed.some((f) => json(f).includes('"orphaned":true')), 'a preparation that ended orphaned');
+  assert.ok(windowed.some((f) => json(f).includes('"kind":"rebased"')), 'a preparation rebased onto its moved release');
+  assert.ok(of('batchPreparationWorkflow').some((f) => !markers(f).some((m) => m.id === 'chain-time-window')), 'and ones from before it, replayed on the old path');
+  const markets = of('marketWorkflow').map(json);
+  assert.ok(markets.some((j) => j.includes('"violation":{"kind":"deep-reorg"')), 'a market halted at a deep reorg');
+  assert.ok(markets.some((j) => j.includes('"violation":{"kind":"broken-chain"')), 'a market halted at a broken hash chain');
+  assert.ok(markets.some((j) => j.includes('{"toBlock":')), 'a rewind by the operator');
+  assert.ok(markets.some((j) => j.includes('"dayCounter":{"day":')), 'a day read from dayCounter');
+  assert.ok(markets.some((j) => j.includes('"recovered":{')), 'a release found by the re-scan');
+  assert.ok(of('marketWorkflow').some((f) => JSON.stringify(f.history).includes('"name":"watchHead"')), 'a paused or halted market watching the head');
 });
 
 for (const { file, fixture } of fixtures) {

@@ -50,7 +50,11 @@ async function collect(client: Client, scenario: string, markets: string[], vers
 
 /** Every JSON payload (inputs, results, signals, heartbeat details…) in the current run's history of `workflowId`, decoded. */
 export async function historyPayloads(client: Client, workflowId: string): Promise<unknown[]> {
-  const history: unknown = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory()));
+  return payloadsOf(JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())));
+}
+
+/** Every JSON payload in a proto-JSON history, decoded. */
+export function payloadsOf(history: unknown): unknown[] {
   const payloads: unknown[] = [];
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(visit);
