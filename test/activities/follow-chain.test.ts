@@ -439,6 +439,22 @@ describe('reorgs and finality (rows 6 and 8)', () => {
     for (const n of [forkPoint + 1, base + 20, base + 43]) assert.equal(await redis!.client.get(keys.blockHashByNumber(n)), await testChain.blockHash(n), `stored hash of ${n}`);
   });
 
+  test('a cursor whose parent hash is not the chain\'s (a bad hash taken once) walks back one recorded block and rescans it', async () => {
+    const acts = activitiesWith();
+    const from = (await testChain.blockNumber()) + 1;
+    await testChain.mineRegular(10);
+    const followed = await followPast(B, await cursorAt(from), (await testChain.blockNumber()) - CONFIRMATIONS, acts);
+    const top = followed.cursor.nextBlock - 1;
+    const bad: ChainCursor = { ...followed.cursor, parentHash: '0x' + '11'.repeat(32) };
+    await testChain.mineRegular(3);
+    const result = await runActivity(acts.followChain, { market: B, cursor: bad, maxWaitMs: 500 });
+    assert.equal(result.reorgs, 1);
+    assert.equal(result.reorgDepthMax, 1, 'only the block with the bad hash is replaced');
+    assert.equal(result.violation, undefined);
+    assert.ok(result.cursor.nextBlock > top);
+    assert.equal(await redis!.client.get(keys.blockHashByNumber(top)), await testChain.blockHash(top));
+  });
+
   test('a shallow reorg found only after falling far behind (a paused market) is walked back too, not taken for a violation', async () => {
     const acts = activitiesWith();
     const base = await testChain.blockNumber();

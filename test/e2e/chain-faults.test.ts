@@ -104,6 +104,13 @@ test('rows 1, 2 and 9 in a catch-up: a range answered [] far from the head is re
   const B = markets[1]!;
   await startMarket(B);
   await client.workflow.getHandle(marketWorkflowId(B)).executeUpdate(pauseUpdate);
+  // Paused, the market still watches the head: status stays current.
+  const pausedAt = await describeMarket(client, B);
+  assert.equal(pausedAt.state, 'paused');
+  await waitFor('the head to move in status while paused', async () => {
+    const s = await describeMarket(client, B);
+    return (s.head as number) >= (pausedAt.head as number) + 3 && (s.follower as { activity: string } | undefined)?.activity === 'watchHead';
+  }, 20_000);
   const rel = await stack.chain.releaseEpoch(B);
   // hardhat_mine: one second per block; the window is the release block and those up to 6 s later.
   await stack.chain.mine(300);
