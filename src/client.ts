@@ -73,8 +73,12 @@ function chainStartBlock(): () => Promise<{ startBlock: number; head: number }> 
   return () =>
     (read ??= (async () => {
       const { rpcNodes, confirmations } = loadChainAccess();
-      const head = (await new ChainClient(rpcNodes, { timeoutMs: 10_000 }).head()).number;
-      return { head, startBlock: Math.max(0, head - confirmations) };
+      try {
+        const head = (await new ChainClient(rpcNodes, { timeoutMs: 10_000 }).head()).number;
+        return { head, startBlock: Math.max(0, head - confirmations) };
+      } catch (err) {
+        throw new Error(`cannot read the chain head through RPC_NODES (or give --from-block N): ${err instanceof Error ? err.message : String(err)}`);
+      }
     })());
 }
 

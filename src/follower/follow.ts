@@ -13,7 +13,7 @@ import { protocolState } from '../chain/abi.js';
 import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
 import type { AdaptiveRange } from './range.js';
-import { type FollowerRecord } from './record.js';
+import type { FollowerRecord } from './record.js';
 import { ChainScanner, ForkBelowReorgDepth } from './scanner.js';
 
 export interface FollowerSettings {

@@ -177,6 +177,18 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   assert.match(unreachable.stderr, /cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\)/);
   const noMarkets = await seqflow(['start'], { ...stack.env, DATA_MARKET_ADDRESSES: '' });
   assert.match(noMarkets.stderr, /DATA_MARKET_ADDRESSES is required/);
+  // A new market's start block comes from the chain head, read through RPC_NODES.
+  const newMarket = '0x' + 'ab'.repeat(20);
+  const noChain = await seqflow(['start', newMarket], { ...stack.env, RPC_NODES: JSON.stringify(['http://127.0.0.1:1']) });
+  assert.equal(noChain.code, 1);
+  assert.match(noChain.stderr, /^seqflow: cannot read the chain head through RPC_NODES \(or give --from-block N\): .*127\.0\.0\.1:1/m);
+  const noRpc = await seqflow(['start', newMarket], { ...stack.env, RPC_NODES: '', PROST_RPC_URL: '' });
+  assert.match(noRpc.stderr, /RPC_NODES \(a JSON array of URLs\) or PROST_RPC_URL is required/);
+  const badRewind = await seqflow(['rewind', A], stack.env);
+  assert.equal(badRewind.code, 64);
+  assert.match(badRewind.stderr, /rewind needs --to-block N/);
+  const badBlock = await seqflow(['rewind', '--to-block', 'ten', A], stack.env);
+  assert.match(badBlock.stderr, /--to-block must be a block number, got ten/);
 });
 
 test('SIGTERM shuts the worker down cleanly', async () => {
