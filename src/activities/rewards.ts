@@ -10,6 +10,7 @@ import type { ChainClient } from '../chain/rpc.js';
 import type { RelayerSettings, RewardSettings } from '../config.js';
 import { isCanonicalDecimal } from '../domain/decimal.js';
 import * as keys from '../domain/keys.js';
+import { attestorMessage } from '../domain/payloads.js';
 import { chunkRewards, pastDays, updateRewardsBody, type RewardChunk } from '../domain/rewards.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
 import { createRedisScripts } from './redis-scripts.js';
@@ -148,7 +149,7 @@ export function createRewardActivities(deps: RewardActivityDeps) {
       let pushedNow = 0;
       for (const { epochId, batchCid } of input.batches) {
         if (!isCanonicalDecimal(epochId)) throw ApplicationFailure.nonRetryable(`epoch id ${JSON.stringify(epochId)} is not a number`, 'MalformedEvent');
-        const message = `{"DataMarketAddress":${JSON.stringify(input.market)},"BatchCID":${JSON.stringify(batchCid)},"EpochID":${epochId}}`;
+        const message = attestorMessage(input.market, batchCid, epochId);
         pushedNow += await scripts.pushOncePerMember(keys.attestorPushed(market, epochId), keys.attestorQueue, keys.GUARD_TTL_SECONDS, [{ member: batchCid, message }]);
       }
       return { pushedNow };

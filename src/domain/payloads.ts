@@ -1,9 +1,10 @@
 /**
- * Wire formats of the neighbours, byte for byte (upstream-collector.md §5.2 and §7).
- * uint256 values arrive as canonical decimal strings and are written as bare JSON numbers,
- * as Go's encoding/json writes *big.Int.
+ * Wire formats of the neighbours, byte for byte (upstream-collector.md §2.2, §5.2 and §7):
+ * strings escaped as Go's encoding/json escapes them (gojson.ts), uint256 values (canonical
+ * decimal strings here) written as bare JSON numbers, as Go writes *big.Int.
  */
 import { isCanonicalDecimal } from './decimal.js';
+import { goJsonString } from './gojson.js';
 
 function jsonNumber(decimal: string): string {
   if (!isCanonicalDecimal(decimal)) throw new RangeError(`not a canonical decimal: ${JSON.stringify(decimal)}`);
@@ -12,10 +13,15 @@ function jsonNumber(decimal: string): string {
 
 /** One `finalizerQueue` message: `{"DataMarketAddress","EpochID","BatchID","Batch"}`. */
 export function finalizerMessage(checksumMarket: string, epochId: string, batchId: number, batchJson: string): string {
-  return `{"DataMarketAddress":${JSON.stringify(checksumMarket)},"EpochID":${jsonNumber(epochId)},"BatchID":${batchId},"Batch":${batchJson}}`;
+  return `{"DataMarketAddress":${goJsonString(checksumMarket)},"EpochID":${jsonNumber(epochId)},"BatchID":${batchId},"Batch":${batchJson}}`;
+}
+
+/** One `attestorQueue` message: `{"DataMarketAddress","BatchCID","EpochID"}` (the Go struct's field order). */
+export function attestorMessage(checksumMarket: string, batchCid: string, epochId: string): string {
+  return `{"DataMarketAddress":${goJsonString(checksumMarket)},"BatchCID":${goJsonString(batchCid)},"EpochID":${jsonNumber(epochId)}}`;
 }
 
 /** Body of `POST /submitBatchSize`, in the field order of the upstream Go struct. */
 export function batchSizeBody(checksumMarket: string, epochId: string, batchSize: number, authToken: string): string {
-  return `{"epochID":${jsonNumber(epochId)},"batchSize":${batchSize},"authToken":${JSON.stringify(authToken)},"dataMarketAddress":${JSON.stringify(checksumMarket)}}`;
+  return `{"epochID":${jsonNumber(epochId)},"batchSize":${batchSize},"authToken":${goJsonString(authToken)},"dataMarketAddress":${goJsonString(checksumMarket)}}`;
 }

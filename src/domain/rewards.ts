@@ -3,6 +3,7 @@
  * which body (upstream-collector.md §6 and §7). Pure functions.
  */
 import { compareDecimal, isCanonicalDecimal } from './decimal.js';
+import { goJsonString } from './gojson.js';
 
 /** One `/submitUpdateRewards` request's arrays: slot ids and their counts, as decimal strings. */
 export interface RewardChunk {
@@ -34,8 +35,8 @@ export function chunkRewards(counts: ReadonlyArray<readonly [slotId: string, cou
 export function updateRewardsBody(checksumMarket: string, chunk: RewardChunk, day: string, eligibleNodes: number, authToken: string): string {
   if (!isCanonicalDecimal(day)) throw new RangeError(`not a canonical day: ${JSON.stringify(day)}`);
   return (
-    `{"dataMarketAddress":${JSON.stringify(checksumMarket)},"slotIDs":[${chunk.slotIDs.join(',')}],` +
-    `"submissionsList":[${chunk.submissionsList.join(',')}],"day":${day},"eligibleNodes":${eligibleNodes},"authToken":${JSON.stringify(authToken)}}`
+    `{"dataMarketAddress":${goJsonString(checksumMarket)},"slotIDs":[${chunk.slotIDs.join(',')}],` +
+    `"submissionsList":[${chunk.submissionsList.join(',')}],"day":${day},"eligibleNodes":${eligibleNodes},"authToken":${goJsonString(authToken)}}`
   );
 }
 

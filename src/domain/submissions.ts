@@ -2,6 +2,7 @@
  * Submission keys as the dequeuer files them, and their arrangement into finalizer batches.
  * Pure functions: no I/O, no Temporal.
  */
+import { compareCodePoints, goJsonString } from './gojson.js';
 
 /** `<market lower>.<epochId>.<projectId>.<slotId>`, the name of one submission in Redis. */
 export interface SubmissionKey {
@@ -33,8 +34,6 @@ export function parseSubmissionKey(key: string, market: string, epochId: string)
 /** One finalizer batch: projects in order, each with its submission keys in order. */
 export type Batch = Array<[projectId: string, keys: string[]]>;
 
-// Byte-wise for ASCII, which project ids are; the same order Go's encoding/json gives map keys.
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Groups keys by project and cuts them into batches of `batchSize` projects. Deterministic:
@@ -48,10 +47,11 @@ export function arrangeBatches(keys: readonly SubmissionKey[], batchSize: number
     if (!set) byProject.set(projectId, (set = new Set()));
     set.add(key);
   }
-  const projects = [...byProject.keys()].sort(byCodeUnit);
+  // Go's encoding/json writes map keys in UTF-8 byte order: projects sorted the same way.
+  const projects = [...byProject.keys()].sort(compareCodePoints);
   const batches: Batch[] = [];
   for (let i = 0; i < projects.length; i += batchSize) {
-    batches.push(projects.slice(i, i + batchSize).map((p) => [p, [...byProject.get(p)!].sort(byCodeUnit)]));
+    batches.push(projects.slice(i, i + batchSize).map((p) => [p, [...byProject.get(p)!].sort(compareCodePoints)]));
   }
   return batches;
 }
@@ -64,9 +64,10 @@ export function countBySlot(keys: readonly SubmissionKey[]): Map<string, number>
 }
 
 /**
- * JSON of a batch as the finalizer expects `Batch`: project id → keys. Written by hand so that
- * the project order is kept (a JS object would move integer-like project ids to the front).
+ * JSON of a batch as the finalizer expects `Batch`: project id → keys, as Go's encoding/json
+ * writes a map[string][]string. Written by hand so that the project order is kept (a JS object
+ * would move integer-like project ids to the front).
  */
 export function serializeBatch(batch: Batch): string {
-  return `{${batch.map(([projectId, keys]) => `${JSON.stringify(projectId)}:${JSON.stringify(keys)}`).join(',')}}`;
+  return `{${batch.map(([projectId, keys]) => `${goJsonString(projectId)}:[${keys.map(goJsonString).join(',')}]`).join(',')}}`;
 }

@@ -219,11 +219,11 @@ describe('serializeBatch', () => {
     assert.deepEqual(new Map(Object.entries(parsed)), new Map(batch));
   });
 
-  test('special characters are escaped', () => {
+  test('special characters are escaped as Go escapes them (U+2028 too)', () => {
     const project = 'we"ird\\pro\nject\u2028';
     const key = 'k"ey\t';
     const text = serializeBatch([[project, [key]]]);
-    assert.equal(text, '{"we\\"ird\\\\pro\\nject\u2028":["k\\"ey\\t"]}');
+    assert.equal(text, '{"we\\"ird\\\\pro\\nject\\u2028":["k\\"ey\\t"]}');
     assert.deepEqual(JSON.parse(text), { [project]: [key] });
   });
 
