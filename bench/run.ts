@@ -18,6 +18,7 @@ import { createBatchActivities } from '../src/activities/batches.js';
 import { createChainActivities } from '../src/activities/chain.js';
 import { ChainClient } from '../src/chain/rpc.js';
 import * as keys from '../src/domain/keys.js';
+import { AdaptiveRange } from '../src/follower/range.js';
 import type { ChainCursor } from '../src/domain/types.js';
 import { runActivity } from '../test/support/activity-env.js';
 import { deployTestContracts, startHardhatNode } from '../test/support/chain.js';
@@ -109,7 +110,7 @@ try {
   const market = testChain.markets[0]!;
   const chain = new ChainClient([node.url]);
   const window = { contract: testChain.protocolStateAddress, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 30_000, pollIntervalMs: 100 };
-  const batches = createBatchActivities({ chain, redis: redis.client, batchSize: BATCH_SIZE, window });
+  const batches = createBatchActivities({ chain, redis: redis.client, batchSize: BATCH_SIZE, window, range: new AdaptiveRange(2000) });
 
   for (const [n, epochId] of [[10_000, '1'], [100_000, '2']] as const) {
     const m = market.toLowerCase();
@@ -154,9 +155,10 @@ try {
     chain: new ChainClient([node.url]),
     redis: redis.client,
     protocolStateContract: testChain.protocolStateAddress,
-    follower: { confirmations: 2, maxReorgDepth: 64, logRangeBlocks: 2000, pollIntervalMs: 100, rescanDelayMs: 60_000, stallMs: 60_000 },
+    follower: { confirmations: 2, maxReorgDepth: 64, pollIntervalMs: 100, rescanDelayMs: 60_000, stallMs: 60_000, rejectionWindowMs: 60_000 },
     followSnapshotBatches: false,
     rewards: { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 },
+    range: new AdaptiveRange(2000),
   });
   let cursor: ChainCursor = { nextBlock: (await testChain.blockNumber()) + 1, parentHash: null };
   for (let i = 0; i < RELEASES; i++) {

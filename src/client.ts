@@ -4,18 +4,22 @@
  * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE; `start` reads the chain head through RPC_NODES.
  */
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { getAddress, isAddress } from 'ethers';
 import { ChainClient } from './chain/rpc.js';
-import { ConfigError, loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
+import { loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
 import { describeMarket, summarize, type MarketRow as Row } from './status.js';
+import type { batchPreparationWorkflow } from './workflows/epoch.js';
+import { Market } from './workflows/market-state.js';
 import {
+  batchPreparationWorkflowId,
   marketStateOf,
   marketWorkflowId,
   pauseUpdate,
   resumeUpdate,
   rewindUpdate,
+  statusQuery,
   stopUpdate,
   type MarketState,
   type MarketWorkflowInput,
@@ -82,6 +86,40 @@ function chainStartBlock(): () => Promise<{ startBlock: number; head: number }> 
     })());
 }
 
+/**
+ * A stopped market's epochs that closed while it was stopped could not report to it: their
+ * outcomes are applied to the state it resumes with, so openEpochs and the counters are right.
+ */
+async function reconcileOpenEpochs(client: Client, state: MarketState): Promise<MarketState> {
+  const market = new Market(state);
+  for (const epochId of [...state.openEpochs]) {
+    const handle = client.workflow.getHandle<typeof batchPreparationWorkflow>(batchPreparationWorkflowId(state.market, epochId));
+    const { status } = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return { status: { name: 'NOT FOUND' } };
+      throw err;
+    });
+    if (status.name === 'RUNNING') continue; // it reports to the resumed market itself
+    if (status.name === 'COMPLETED') {
+      const result = await handle.result();
+      market.epochClosed({ epochId, outcome: 'orphaned' in result ? { status: 'orphaned', detail: result.detail } : { status: 'batched', result } });
+    } else market.epochClosed({ epochId, outcome: { status: 'failed', error: `batch preparation ${status.name}` } });
+  }
+  return market.state;
+}
+
+/** The state a closed market run ended with: its result, or (terminated, failed, timed out) its status answered by a worker. */
+async function lastState(handle: WorkflowHandle<typeof marketWorkflow>, status: string): Promise<MarketState> {
+  if (status === 'COMPLETED') return marketStateOf(await handle.result());
+  try {
+    return marketStateOf(await handle.query(statusQuery));
+  } catch (err) {
+    throw new Error(
+      `the last run of ${handle.workflowId} ended ${status} and its cursor could not be read (${err instanceof Error ? err.message : String(err)}): ` +
+        'start a worker so that it can answer, or give --from-block N to start that market elsewhere',
+    );
+  }
+}
+
 async function startMarket(client: Client, taskQueue: string, market: string, fromBlock: number | undefined, chainStart: () => Promise<{ startBlock: number; head: number }>): Promise<Row> {
   const workflowId = marketWorkflowId(market);
   const handle = client.workflow.getHandle<typeof marketWorkflow>(workflowId);
@@ -89,15 +127,17 @@ async function startMarket(client: Client, taskQueue: string, market: string, fr
   try {
     const description = await handle.describe();
     if (description.status.name === 'RUNNING') return { market, workflowId, result: 'already running', runId: description.runId };
-    // A stopped market resumes at its last cursor: stop and start skip no block.
-    if (description.status.name === 'COMPLETED') state = { ...marketStateOf(await handle.result()), paused: false };
+    // A stopped (or terminated) market resumes at its last cursor: stop and start skip no block.
+    if (fromBlock === undefined || description.status.name === 'COMPLETED') {
+      state = await reconcileOpenEpochs(client, { ...(await lastState(handle, description.status.name)), paused: false });
+    }
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
   if (state && fromBlock !== undefined) state.cursor = null;
   // The start block is fixed now, when the operator asks, not when a worker first runs the workflow.
   const start = state?.cursor ? null : fromBlock !== undefined ? { startBlock: fromBlock } : await chainStart();
-  const input: MarketWorkflowInput = { market, ...(start ? { startBlock: start.startBlock } : {}), state };
+  const input: MarketWorkflowInput = { market, ...(start ? { startBlock: start.startBlock } : {}), ...(state ? { state } : {}) };
   const started = await client.workflow.start<typeof marketWorkflow>('marketWorkflow', {
     workflowId,
     taskQueue,
@@ -116,16 +156,22 @@ async function startMarket(client: Client, taskQueue: string, market: string, fr
 }
 
 async function main(argv: string[]): Promise<Row[]> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      'from-block': { type: 'string' },
-      'to-block': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        'from-block': { type: 'string' },
+        'to-block': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help) throw new HelpRequested(USAGE);
   if (!command) throw new UsageError(USAGE);
@@ -208,6 +254,8 @@ try {
     console.error(err.message);
     process.exit(64);
   }
-  console.error(`seqflow: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`);
+  // An update refused by its validator (or failed) carries the reason in its cause.
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  console.error(`seqflow: ${err instanceof Error ? err.message : String(err)}${cause}`);
   process.exit(1);
 }

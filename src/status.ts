@@ -10,6 +10,9 @@ import type { FollowerHeartbeat } from './follower/follow.js';
 import { marketWorkflowId, statusQuery, type MarketStatus } from './workflows/definitions.js';
 import type { marketWorkflow } from './workflows/market.js';
 
+/** How long a status query may take: a market whose worker is down must not hold up the others. */
+const QUERY_DEADLINE_MS = 10_000;
+
 export interface MarketRow {
   market: string;
   workflowId: string;
@@ -74,7 +77,15 @@ export async function describeMarket(client: Client, market: string): Promise<Ma
     const description = await handle.describe();
     const workflow = description.status.name;
     if (workflow !== 'RUNNING') return { market, workflowId, workflow, ...(workflow === 'COMPLETED' ? summarize(await handle.result(), workflow) : {}) };
-    const row: MarketRow = { market, workflowId, workflow, ...summarize(await handle.query(statusQuery)) };
+    // A run no worker has picked up yet (the first workflow task not completed) cannot answer a query.
+    if (Number(description.raw.workflowExecutionInfo?.historyLength ?? 0) < 4) return { market, workflowId, workflow, state: 'waiting for a worker' };
+    let status: MarketStatus;
+    try {
+      status = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+    } catch (err) {
+      return { market, workflowId, workflow, state: 'unknown', error: `status query failed (is a worker running?): ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const row: MarketRow = { market, workflowId, workflow, ...summarize(status) };
     const follower = followerActivity(description.raw.pendingActivities);
     if (follower) {
       // The heartbeat is at most a poll interval old; the checkpoint up to a long poll.

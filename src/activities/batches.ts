@@ -10,6 +10,7 @@ import * as keys from '../domain/keys.js';
 import { finalizerMessage } from '../domain/payloads.js';
 import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type SubmissionKey } from '../domain/submissions.js';
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
+import type { AdaptiveRange } from '../follower/range.js';
 import { closeWindow, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts } from './redis-scripts.js';
 
@@ -18,6 +19,8 @@ export interface BatchActivityDeps {
   redis: Redis;
   batchSize: number;
   window: WindowSettings;
+  /** The worker's eth_getLogs span, shared with the follower. */
+  range: AdaptiveRange;
 }
 
 /** Blocks per MGET / SMEMBERS pipeline, and batches per push script: bounded round trips. */
@@ -111,7 +114,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const earlier = await storedBefore(input.market, input.epochId);
       if (earlier !== null) return { kind: 'prepared', window: earlier.window!, ...earlier };
       const ctx = Context.current();
-      const closed = await closeWindow(chain, deps.window, input, {
+      const closed = await closeWindow(chain, deps.range, deps.window, input, {
         signal: ctx.cancellationSignal,
         heartbeat: () => ctx.heartbeat(),
         sleep: (ms) => ctx.sleep(ms),

@@ -11,7 +11,7 @@ import * as keys from '../domain/keys.js';
 import type { RewardSettings } from '../config.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } from '../domain/types.js';
 import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
-import { AdaptiveRange } from '../follower/range.js';
+import type { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
 
 export interface ChainActivityDeps {
@@ -22,6 +22,8 @@ export interface ChainActivityDeps {
   /** Also follow SnapshotBatchSubmitted (only needed when the attestor queue is fed). */
   followSnapshotBatches: boolean;
   rewards: RewardSettings;
+  /** The worker's eth_getLogs span: a provider's limits hold for every market, learnt once and kept across calls. */
+  range: AdaptiveRange;
 }
 
 export function createChainActivities(deps: ChainActivityDeps) {
@@ -32,8 +34,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
     contract: deps.protocolStateContract,
     topic0s: [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])],
   };
-  // A provider's span limits hold for every market: learnt once per worker, kept across calls.
-  const range = new AdaptiveRange(settings.logRangeBlocks);
+  const { range } = deps;
   /** Canonical hashes are kept a little deeper than any reorg may reach. */
   const recordOf = (market: string) => new FollowerRecord(redis, market, 2 * (settings.maxReorgDepth + settings.confirmations));
 

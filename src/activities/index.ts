@@ -8,10 +8,14 @@ import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
 import { createChainActivities } from './chain.js';
 import { createRelayerActivities } from './relayer.js';
+import { REJECTION_WINDOW_MS } from '../follower/follow.js';
+import { AdaptiveRange } from '../follower/range.js';
 import { createRewardActivities } from './rewards.js';
 
 export function createActivities(deps: { chain: ChainClient; redis: Redis; config: WorkerConfig }) {
   const { chain, redis, config } = deps;
+  // A provider's eth_getLogs limits hold for every market and activity: learnt once per worker.
+  const range = new AdaptiveRange(config.logRangeBlocks);
   return {
     ...createChainActivities({
       chain,
@@ -20,13 +24,14 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
       follower: {
         confirmations: config.confirmations,
         maxReorgDepth: config.maxReorgDepth,
-        logRangeBlocks: config.logRangeBlocks,
         pollIntervalMs: config.pollIntervalMs,
         rescanDelayMs: config.rescanDelayMs,
         stallMs: config.followerStallMs,
+        rejectionWindowMs: REJECTION_WINDOW_MS,
       },
       followSnapshotBatches: config.attestorQueuePushEnabled,
       rewards: config.rewards,
+      range,
     }),
     ...createBatchActivities({
       chain,
@@ -39,6 +44,7 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
         closeWaitMs: config.windowCloseWaitMs,
         pollIntervalMs: config.pollIntervalMs,
       },
+      range,
     }),
     ...createRelayerActivities({ redis, relayer: config.relayer }),
     ...createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards }),

@@ -52,6 +52,8 @@ export interface CallOptions {
   /** Told of every refused answer (its message names the node), also of those a later node made good. */
   onRejected?: (err: RejectedRpcAnswer) => void;
   signal?: AbortSignal;
+  /** A second opinion: ask another node than the preferred one first (with one node, that node). */
+  otherNodeFirst?: boolean;
 }
 
 /** eth_getLogs topic filter: per position, one topic, any of several, or anything (null). */
@@ -140,18 +142,19 @@ export class ChainClient {
   }
 
   /**
-   * Runs `call` on the preferred node, then on each other node in turn, until one gives an
-   * answer `call` accepts; the node that answered is preferred from then on. Throws the first
-   * node's error when none does.
+   * Runs `call` on the preferred node (or, for a second opinion, the next one), then on each
+   * other node in turn, until one gives an answer `call` accepts; the node that answered is
+   * preferred from then on. Throws the first node's error when none does.
    */
   private async onSomeNode<T>(call: (node: JsonRpcEndpoint) => Promise<T>, opts: CallOptions): Promise<T> {
     let firstError: unknown;
+    const start = this.preferred + (opts.otherNodeFirst ? 1 : 0);
     for (let i = 0; i < this.nodes.length; i++) {
-      const index = (this.preferred + i) % this.nodes.length;
+      const index = (start + i) % this.nodes.length;
       const node = this.nodes[index]!;
       try {
         const result = await call(node);
-        this.preferred = index;
+        if (!opts.otherNodeFirst) this.preferred = index;
         return result;
       } catch (err) {
         if (opts.signal?.aborted) throw err;

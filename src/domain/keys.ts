@@ -63,7 +63,7 @@ export const rewardChunksSent = (market: string, updateId: string) => `seqflow:R
 /** The chain follower's canonical hashes of a market's recent blocks: sorted set, score = block number, member `<n>:<hash>`. */
 export const followerCanonicalChain = (market: string) => `seqflow:CanonicalChain.${market}`;
 
-/** Events the follower reported from wide eth_getLogs ranges (`<blockHash>:<logIndex>`), for the delayed re-scan. */
+/** Events the market acknowledged (sorted set, score = block number, member `<blockNumber>:<blockHash>:<logIndex>`), for the delayed re-scan. */
 export const followerReportedEvents = (market: string) => `seqflow:ReportedEvents.${market}`;
 
 /** Set of the batch CIDs of an epoch already pushed to the attestor queue. */

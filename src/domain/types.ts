@@ -12,6 +12,8 @@ export interface ChainCursor {
   parentHash: string | null;
   /** Old blocks read in wide eth_getLogs ranges, to be read again once `dueAtMs` has passed (absent or null: none). */
   rescan?: RescanRange | null;
+  /** Set by the operator's rewind: the follower forgets what it recorded above the cursor, up to this block. */
+  forget?: { upTo: number } | null;
 }
 
 /** Blocks `nextBlock..toBlock` still to be re-scanned, not before `dueAtMs` (wall-clock ms). */
@@ -71,7 +73,7 @@ export interface FollowChainInput {
   /** The follower conditions the market shows now: the call returns as soon as they change. */
   shown?: FollowerConditions;
   /**
-   * Ids (`blockHash:logIndex`) of the events of the previous result, which the market received:
+   * Ids (`blockNumber:blockHash:logIndex`) of the events of the previous result, which the market received:
    * the re-scan of wide ranges does not report them again. Only the workflow can say this: a
    * result may be lost (a cancelled or timed-out call) after the activity returned it.
    */
@@ -82,8 +84,8 @@ export interface FollowChainInput {
 export interface FollowerConditions {
   /** No progress since `sinceMs` (wall clock) while the chain is ahead or every attempt fails. */
   stalled: { sinceMs: number; lastError: string } | null;
-  /** RPC answers refused since `sinceMs` (wall clock), the last one within the last minute. */
-  rejecting: { sinceMs: number; count: number; lastReason: string } | null;
+  /** RPC answers refused since `sinceMs` (wall clock), the last one at `lastAtMs`, within the last minute. */
+  rejecting: { sinceMs: number; lastAtMs: number; count: number; lastReason: string } | null;
 }
 
 /**

@@ -23,13 +23,13 @@ export interface FollowerSettings {
   topic0s: string[];
   confirmations: number;
   maxReorgDepth: number;
-  /** LOG_RANGE_BLOCKS: the largest eth_getLogs span. */
-  logRangeBlocks: number;
   pollIntervalMs: number;
   /** How long after a wide range was read it is read again. */
   rescanDelayMs: number;
   /** No progress for this long while the chain is ahead: `follower-stalled`. */
   stallMs: number;
+  /** A refused answer shows as `rpc-answers-rejected` until this long has passed without another. */
+  rejectionWindowMs: number;
 }
 
 /** What the follower heartbeats: where it is, for a retry to resume from and for `status` to show. */
@@ -51,7 +51,7 @@ export interface FollowerIo {
   resumed?: FollowerHeartbeat;
 }
 
-/** A refused answer counts towards `rpc-answers-rejected` for this long. */
+/** A refused answer shows as `rpc-answers-rejected` for a minute (the README's "in the last minute"). */
 export const REJECTION_WINDOW_MS = 60_000;
 /** How often dayCounter is compared with the market's day. */
 const DAY_CHECK_MS = 10_000;
@@ -99,7 +99,7 @@ export class Follower {
     let lastProgressMs = input.shown?.stalled?.sinceMs ?? started;
     let rejectingSince = input.shown?.rejecting?.sinceMs ?? null;
     let rejectingCount = input.shown?.rejecting?.count ?? 0;
-    let lastRejectionMs = rejectingSince === null ? 0 : started;
+    let lastRejectionMs = input.shown?.rejecting?.lastAtMs ?? 0;
     let lastRejection = input.shown?.rejecting?.lastReason ?? '';
     let dayCheckedAt = 0;
 
@@ -119,14 +119,14 @@ export class Follower {
       const now = Date.now();
       const behind = head === null || cursor.nextBlock <= head.number - s.confirmations;
       const stalled = now - lastProgressMs >= s.stallMs && (lastError !== null || behind);
-      const rejecting = rejectingSince !== null && now - lastRejectionMs < REJECTION_WINDOW_MS;
+      const rejecting = rejectingSince !== null && now - lastRejectionMs < s.rejectionWindowMs;
       if (!rejecting) {
         rejectingSince = null;
         rejectingCount = 0;
       }
       return {
         stalled: stalled ? { sinceMs: lastProgressMs, lastError: lastError ?? 'no error, but no progress' } : null,
-        rejecting: rejecting ? { sinceMs: rejectingSince!, count: rejectingCount, lastReason: lastRejection } : null,
+        rejecting: rejecting ? { sinceMs: rejectingSince!, lastAtMs: lastRejectionMs, count: rejectingCount, lastReason: lastRejection } : null,
       };
     };
     const result = (extra: Partial<FollowChainResult> = {}): FollowChainResult => ({
@@ -142,7 +142,12 @@ export class Follower {
     });
     const changed = (c: FollowerConditions) => (c.stalled === null) !== (input.shown?.stalled == null) || (c.rejecting === null) !== (input.shown?.rejecting == null);
 
-    await this.record.noteReported(input.ackEventIds ?? []);
+    await this.record.noteReported(input.ackEventIds ?? [], cursor.rescan?.nextBlock ?? cursor.nextBlock);
+    if (cursor.forget) {
+      // Rewound by the operator: what was recorded above the new cursor belongs to the old chain.
+      await this.record.forgetAbove(cursor.nextBlock - 1, cursor.forget.upTo);
+      cursor = { ...cursor, forget: null };
+    }
     for (;;) {
       let idle = false;
       try {
@@ -153,7 +158,8 @@ export class Follower {
         const rescan = cursor.rescan;
         if (rescan && Date.now() >= rescan.dueAtMs) {
           const to = Math.min(rescan.toBlock, rescan.nextBlock + range.size - 1);
-          const found = await scanner.rangeEvents(rescan.nextBlock, to, opts);
+          // A second opinion: from another node than the one that answered first, where there is one.
+          const found = await scanner.rangeEvents(rescan.nextBlock, to, { ...opts, otherNodeFirst: true });
           const fresh = await this.record.unreported(found.ids);
           const recovered = await Promise.all(found.events.filter((_, i) => fresh.has(found.ids[i]!)).map((e) => this.recover(e)));
           cursor = { ...cursor, rescan: to >= rescan.toBlock ? null : { ...rescan, nextBlock: to + 1 } };

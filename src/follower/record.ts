@@ -58,24 +58,33 @@ export class FollowerRecord {
     await exec(multi);
   }
 
-  /** After a reorg: forgets blocks `forkBlock + 1..upTo`, here and in `BlockHashByNumberKey`, until they are scanned again. */
+  /**
+   * After a reorg or a rewind: forgets blocks `forkBlock + 1..upTo`, here and in
+   * `BlockHashByNumberKey` (written only for the `keep` blocks below the newest), until they are
+   * scanned again.
+   */
   async forgetAbove(forkBlock: number, upTo: number): Promise<void> {
     const multi = this.redis.multi().zremrangebyscore(this.chainKey, `(${forkBlock}`, '+inf');
-    const orphaned = Array.from({ length: Math.max(0, upTo - forkBlock) }, (_, i) => keys.blockHashByNumber(forkBlock + 1 + i));
+    const lowest = Math.max(forkBlock + 1, upTo - this.keep + 1);
+    const orphaned = Array.from({ length: Math.max(0, upTo - lowest + 1) }, (_, i) => keys.blockHashByNumber(lowest + i));
     if (orphaned.length > 0) multi.del(...orphaned);
     await exec(multi);
   }
 
-  /** Notes events the market received (ids `blockHash:logIndex`). */
-  async noteReported(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await exec(this.redis.multi().sadd(this.reportedKey, ...ids).expire(this.reportedKey, RECORD_TTL_SECONDS));
+  /**
+   * Notes events the market received (ids `blockNumber:blockHash:logIndex`), and forgets those
+   * below `keepFrom`: no re-scan will read their blocks again.
+   */
+  async noteReported(ids: readonly string[], keepFrom: number): Promise<void> {
+    const multi = this.redis.multi();
+    if (ids.length > 0) multi.zadd(this.reportedKey, ...ids.flatMap((id) => [Number(id.split(':')[0]), id])).expire(this.reportedKey, RECORD_TTL_SECONDS);
+    await exec(multi.zremrangebyscore(this.reportedKey, '-inf', `(${keepFrom}`));
   }
 
   /** Which of these event ids the market never received. */
   async unreported(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const seen = await this.redis.smismember(this.reportedKey, ...ids);
-    return new Set(ids.filter((_, i) => seen[i] !== 1));
+    const scores = await this.redis.zmscore(this.reportedKey, ...ids);
+    return new Set(ids.filter((_, i) => scores[i] === null));
   }
 }

@@ -11,7 +11,8 @@
 import { log } from '@temporalio/activity';
 import { zeroPadValue } from 'ethers';
 import { protocolState } from '../chain/abi.js';
-import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient, type RawLog } from '../chain/rpc.js';
+import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient, type RawLog, type TopicFilter } from '../chain/rpc.js';
+import { eventId } from '../domain/events.js';
 import type { ChainCursor, FinalityViolation, MarketEvent } from '../domain/types.js';
 import { bloomMayMatch, bloomOfLogs, parseBloom } from './bloom.js';
 import { assertLinked, findForkPoint } from './fork.js';
@@ -44,7 +45,30 @@ const NEAR_BATCH = 256;
 /** Refused spans in a row before a step gives up (the range is then at its smallest). */
 const MAX_RANGE_REFUSALS = 24;
 
-export const eventId = (l: Pick<RawLog, 'blockHash' | 'logIndex'>) => `${l.blockHash}:${l.logIndex}`;
+
+/**
+ * eth_getLogs over blocks `from..to` in spans that adapt to the provider (see range.ts): a
+ * refused span is narrowed and asked again at once, up to MAX_RANGE_REFUSALS times in a row.
+ */
+export async function logsInSpans(chain: ChainClient, range: AdaptiveRange, filter: { address: string; topics: TopicFilter }, from: number, to: number, opts: CallOptions): Promise<RawLog[]> {
+  const entries: RawLog[] = [];
+  let refusals = 0;
+  for (let start = from; start <= to; ) {
+    const end = Math.min(to, start + range.size - 1);
+    try {
+      entries.push(...(await chain.logs({ ...filter, fromBlock: start, toBlock: end }, opts)));
+      range.grow();
+      start = end + 1;
+      refusals = 0;
+    } catch (err) {
+      const refusal = rangeRefusalOf(err);
+      if (refusal === null || ++refusals > MAX_RANGE_REFUSALS) throw err;
+      range.shrink(end - start + 1, refusal);
+      log.info('eth_getLogs span refused: narrowing', { from: start, to: end, nowBlocks: range.size, error: String(err) });
+    }
+  }
+  return entries;
+}
 
 export class ChainScanner {
   private readonly marketTopic: string;
@@ -104,22 +128,7 @@ export class ChainScanner {
    * with the headers of the blocks that hold them (each log's hash must be its block's).
    */
   async rangeEvents(from: number, to: number, opts: CallOptions): Promise<{ events: MarketEvent[]; ids: string[]; skippedLogs: number }> {
-    const entries: RawLog[] = [];
-    let refusals = 0;
-    for (let start = from; start <= to; ) {
-      const end = Math.min(to, start + this.range.size - 1);
-      try {
-        entries.push(...(await this.chain.logs({ address: this.config.contract, topics: [this.config.topic0s, this.marketTopic], fromBlock: start, toBlock: end }, opts)));
-        this.range.grow();
-        start = end + 1;
-        refusals = 0;
-      } catch (err) {
-        const refusal = rangeRefusalOf(err);
-        if (refusal === null || ++refusals > MAX_RANGE_REFUSALS) throw err;
-        this.range.shrink(end - start + 1, refusal);
-        log.info('eth_getLogs span refused: narrowing', { market: this.config.market, from: start, to: end, nowBlocks: this.range.size, error: String(err) });
-      }
-    }
+    const entries = await logsInSpans(this.chain, this.range, { address: this.config.contract, topics: [this.config.topic0s, this.marketTopic] }, from, to, opts);
     const blocks = [...new Set(entries.map((e) => e.blockNumber))].sort((a, b) => a - b);
     const headers = blocks.length === 0 ? [] : await this.chain.headers(blocks, {
       ...opts,

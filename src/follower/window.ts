@@ -13,6 +13,8 @@ import { topics } from '../chain/abi.js';
 import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { EpochWindow, PrepareEpochInput, ReleaseBlock } from '../domain/types.js';
 import { assertLinked } from './fork.js';
+import type { AdaptiveRange } from './range.js';
+import { logsInSpans } from './scanner.js';
 
 export interface WindowSettings {
   /** ProtocolState address. */
@@ -58,17 +60,10 @@ async function headersUntil(chain: ChainClient, from: number, head: BlockHeader,
  * Where the epoch's release is on the canonical chain now: the earliest EpochReleased of this
  * market and epoch from MAX_REORG_DEPTH below the old release block up to the head.
  */
-async function relocate(chain: ChainClient, s: WindowSettings, input: PrepareEpochInput, head: BlockHeader, opts: CallOptions): Promise<ClosedWindow> {
+async function relocate(chain: ChainClient, range: AdaptiveRange, s: WindowSettings, input: PrepareEpochInput, head: BlockHeader, opts: CallOptions): Promise<ClosedWindow> {
   const lo = Math.max(0, input.release.blockNumber - s.maxReorgDepth);
-  const found = await chain.logs(
-    {
-      address: s.contract,
-      topics: [topics.EpochReleased, zeroPadValue(input.market.toLowerCase(), 32), zeroPadValue(toBeHex(BigInt(input.epochId)), 32)],
-      fromBlock: lo,
-      toBlock: head.number,
-    },
-    opts,
-  );
+  const topicFilter = [topics.EpochReleased, zeroPadValue(input.market.toLowerCase(), 32), zeroPadValue(toBeHex(BigInt(input.epochId)), 32)];
+  const found = await logsInSpans(chain, range, { address: s.contract, topics: topicFilter }, lo, head.number, opts);
   const first = found.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)[0];
   if (!first) return { kind: 'orphaned', detail: `block ${input.release.blockNumber} ${input.release.blockHash} left the chain, and no block from ${lo} to ${head.number} holds the release` };
   const [block] = await chain.headers([first.blockNumber], {
@@ -85,14 +80,14 @@ async function relocate(chain: ChainClient, s: WindowSettings, input: PrepareEpo
  * its end until WINDOW_CLOSE_WAIT after that end. RPC failures and refused answers are thrown,
  * for Temporal to retry the activity; the wait's deadline does not move with retries.
  */
-export async function closeWindow(chain: ChainClient, s: WindowSettings, input: PrepareEpochInput, io: WindowIo): Promise<ClosedWindow> {
+export async function closeWindow(chain: ChainClient, range: AdaptiveRange, s: WindowSettings, input: PrepareEpochInput, io: WindowIo): Promise<ClosedWindow> {
   const endSec = input.release.timestamp + input.submissionWindowSeconds;
   const deadlineMs = io.scheduledAtMs + s.closeWaitMs;
   const opts: CallOptions = { signal: io.signal };
   for (;;) {
     const head = await chain.head({ ...opts, floor: Math.max(input.headFloor ?? -1, input.release.blockNumber) });
     const headers = await headersUntil(chain, input.release.blockNumber, head, endSec, opts);
-    if (headers[0]!.hash !== input.release.blockHash) return relocate(chain, s, input, head, opts);
+    if (headers[0]!.hash !== input.release.blockHash) return relocate(chain, range, s, input, head, opts);
     const last = headers.at(-1)!;
     const close = (blocks: BlockHeader[], closedBy: EpochWindow['closedBy']): ClosedWindow => ({
       kind: 'closed',

@@ -3,6 +3,7 @@
  * tested) as plain code. The workflow function feeds it chain results and child reports.
  */
 import { compareDecimal } from '../domain/decimal.js';
+import { eventId } from '../domain/events.js';
 import { epochsDurationMs } from '../domain/rewards.js';
 import type { ChainCursor, DayStarted, EpochReleased, FollowChainResult, MarketEvent, MarketParams } from '../domain/types.js';
 import type { DayTracking, EpochClosed, MarketHealth, MarketProblem, MarketState } from './definitions.js';
@@ -79,7 +80,7 @@ export class Market {
     stats.rpcAnswersRejected = (stats.rpcAnswersRejected ?? 0) + (result.rejectedAnswers ?? 0);
     stats.eventsRecovered = (stats.eventsRecovered ?? 0) + (result.recoveredEvents ?? 0);
     if (result.conditions) state.follower = result.conditions;
-    state.ackEventIds = result.events.flatMap((e) => (e.blockHash === undefined ? [] : [`${e.blockHash}:${e.logIndex}`]));
+    state.ackEventIds = result.events.flatMap((e) => (e.blockHash === undefined ? [] : [eventId({ ...e, blockHash: e.blockHash })]));
     if (result.violation) state.violation = { ...result.violation, sinceMs: nowMs };
     if (!result.dayCounter || !state.days) return result.events;
     return [...result.events, ...this.dayCounterSays(result.dayCounter, result.events, nowMs)];
@@ -111,6 +112,11 @@ export class Market {
     return this.state.paused || Boolean(this.state.violation);
   }
 
+  /** Not following (paused or halted): the follower's conditions say nothing until it runs again. */
+  followerStopped(): void {
+    this.state.follower = { stalled: null, rejecting: null };
+  }
+
   /** The operator's resume: following again, also after a finality violation (the follower checks anew). */
   resume(): void {
     this.state.paused = false;
@@ -126,9 +132,10 @@ export class Market {
     }
   }
 
-  /** Follows the chain as it is now from `toBlock`: the violation is cleared, nothing below is checked again. */
+  /** Follows the chain as it is now from `toBlock`: the violation is cleared, what was recorded above is forgotten. */
   rewind(toBlock: number): void {
-    this.state.cursor = { nextBlock: toBlock, parentHash: null, rescan: null };
+    const from = this.cursor.nextBlock;
+    this.state.cursor = { nextBlock: toBlock, parentHash: null, rescan: null, forget: { upTo: Math.max(from - 1, toBlock) } };
     this.state.violation = null;
   }
 
@@ -245,17 +252,21 @@ export class Market {
         Object.assign(days, { finalPending: rewards ? days.day : null, day: event.dayId, dayStartedAtMs: nowMs, epochsInDay: 0 });
       } else if (event.kind === 'EpochReleased') {
         // A release only the re-scan found is older than the last epoch: the day at its block, when known.
-        plan.epochs.push({ event, day: event.recovered?.day ?? days.day });
+        const day = event.recovered?.day ?? days.day;
+        plan.epochs.push({ event, day });
         // A rescan or a duplicate release repeats an epoch: it does not advance the day.
-        if (latestEpoch !== null && compareDecimal(event.epochId, latestEpoch) <= 0) continue;
-        latestEpoch = event.epochId;
-        days.epochsInDay++;
-        if (rewards && days.epochsInDay > rewards.dayTransitionBufferEpochs) finalDue();
-        if (rewards && BigInt(event.epochId) % BigInt(rewards.epochInterval) === 0n) {
+        const isNew = latestEpoch === null || compareDecimal(event.epochId, latestEpoch) > 0;
+        if (isNew) {
+          latestEpoch = event.epochId;
+          days.epochsInDay++;
+          if (rewards && days.epochsInDay > rewards.dayTransitionBufferEpochs) finalDue();
+        }
+        // A recovered release is seen for the first time: its periodic update is due too.
+        if ((isNew || event.recovered) && rewards && BigInt(event.epochId) % BigInt(rewards.epochInterval) === 0n) {
           // The previous day is left to its final update while that is pending or just started.
-          const previousDay = (BigInt(days.day) - 1n).toString();
+          const previousDay = (BigInt(day) - 1n).toString();
           const skipPreviousDay = days.finalPending !== null || plan.finalDays.includes(previousDay);
-          plan.periodic.push({ epochId: event.epochId, day: days.day, skipPreviousDay });
+          plan.periodic.push({ epochId: event.epochId, day, skipPreviousDay });
         }
       } else {
         plan.attestor.push({ epochId: event.epochId, batchCid: event.batchCid });

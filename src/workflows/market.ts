@@ -126,6 +126,7 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   while (!stopping && !continueAsNewDue(input)) {
     if (market.halted()) {
       if (watchesHead) {
+        market.followerStopped();
         await watchHeadWhile(market, () => market.halted() && !stopping);
         continue;
       }

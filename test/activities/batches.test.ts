@@ -11,6 +11,7 @@ import { ethers } from 'ethers';
 import { createBatchActivities } from '../../src/activities/batches.js';
 import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
+import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PreparedBatches } from '../../src/domain/types.js';
 import { startHardhatNode, type HardhatNode } from '../support/chain.js';
 import { fileRawKey, fileSubmission, submissionKey } from '../support/dequeuer.js';
@@ -57,8 +58,8 @@ before(async () => {
   };
   // The window settings are prepareEpoch's (test/activities/epoch-window.test.ts); these tests use the other activities.
   const window = { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 };
-  activities = createBatchActivities({ chain: client, redis: redis.client, batchSize: 2, window });
-  onePerBatch = createBatchActivities({ chain: client, redis: redis.client, batchSize: 1, window });
+  activities = createBatchActivities({ chain: client, redis: redis.client, batchSize: 2, window, range: new AdaptiveRange(2000) });
+  onePerBatch = createBatchActivities({ chain: client, redis: redis.client, batchSize: 1, window, range: new AdaptiveRange(2000) });
 });
 
 after(async () => {

@@ -11,6 +11,7 @@ import { toBeHex } from 'ethers';
 import { createBatchActivities } from '../../src/activities/batches.js';
 import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
+import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
 import { startActivity } from '../support/activity-env.js';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
@@ -39,6 +40,7 @@ before(async () => {
     redis: redis.client,
     batchSize: 2,
     window: { contract: testChain.protocolStateAddress, confirmations: CONFIRMATIONS, maxReorgDepth: 64, closeWaitMs: CLOSE_WAIT_MS, pollIntervalMs: 100 },
+    range: new AdaptiveRange(2000),
   });
 });
 
@@ -192,6 +194,26 @@ test('a release that left the chain and is now in another block: rebased onto th
   const result = await prepare(input(epochId, release));
   assert.deepEqual(result, { kind: 'rebased', release: again.release });
   assert.equal(await redis!.client.exists(keys.epochBatchesStored(A.toLowerCase(), String(epochId))), 0);
+});
+
+test('a release that moved, looked up under a provider limit of 20 blocks per eth_getLogs: the span adapts, rebased', async () => {
+  await testChain.mineRegular(100); // the look-up spans MAX_REORG_DEPTH blocks below the release
+  const t = (await latestTimestamp()) + 1;
+  const snapshot = await testChain.snapshot();
+  const { epochId, release } = await releaseAt(t);
+  await testChain.revert(snapshot);
+  await mineAt(t);
+  await testChain.provider.send('evm_setNextBlockTimestamp', [t + 1]);
+  const rereleased = await testChain.releaseMany(A, 1);
+  for (let s = 2; s < 12; s++) await mineAt(t + s);
+  const span = (p: unknown[]) => {
+    const f = p[0] as { fromBlock?: string; toBlock?: string };
+    return f.fromBlock === undefined ? 0 : Number(f.toBlock) - Number(f.fromBlock) + 1;
+  };
+  const refused = proxy!.inject({ method: 'eth_getLogs', when: (p) => span(p) > 20, error: { code: -32005, message: 'exceed maximum block range: 20' } });
+  const result = await prepare(input(epochId, release));
+  assert.deepEqual(result, { kind: 'rebased', release: { blockNumber: rereleased.blockNumber, blockHash: rereleased.blockHash, timestamp: t + 1 } });
+  assert.ok(refused.hits() >= 1);
 });
 
 test('a head below the floor or a bogus head is refused (thrown for Temporal to retry), never acted on (rows 3 and 4)', async () => {

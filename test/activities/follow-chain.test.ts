@@ -14,10 +14,11 @@ import { CancelledFailure } from '@temporalio/common';
 import { toBeHex } from 'ethers';
 import { createChainActivities } from '../../src/activities/chain.js';
 import { ChainClient } from '../../src/chain/rpc.js';
+import { eventId } from '../../src/domain/events.js';
 import * as keys from '../../src/domain/keys.js';
 import type { ChainCursor, EpochReleased, FollowChainInput, FollowChainResult, MarketEvent } from '../../src/domain/types.js';
 import type { FollowerHeartbeat } from '../../src/follower/follow.js';
-import { REGROW_AFTER } from '../../src/follower/range.js';
+import { AdaptiveRange, REGROW_AFTER } from '../../src/follower/range.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
@@ -44,7 +45,7 @@ let C: string;
 
 type Release = { epochId: number; blockNumber: number; blockHash: string };
 
-function activitiesWith(overrides: { logRangeBlocks?: number; maxReorgDepth?: number } = {}) {
+function activitiesWith(overrides: { logRangeBlocks?: number; maxReorgDepth?: number; rejectionWindowMs?: number } = {}) {
   return createChainActivities({
     // A client of its own: heads already seen are per client, and the reorg tests make the chain shorter.
     chain: new ChainClient([proxy!.url]),
@@ -53,13 +54,14 @@ function activitiesWith(overrides: { logRangeBlocks?: number; maxReorgDepth?: nu
     follower: {
       confirmations: CONFIRMATIONS,
       maxReorgDepth: overrides.maxReorgDepth ?? MAX_REORG_DEPTH,
-      logRangeBlocks: overrides.logRangeBlocks ?? LOG_RANGE,
       pollIntervalMs: POLL_MS,
       rescanDelayMs: RESCAN_DELAY_MS,
       stallMs: STALL_MS,
+      rejectionWindowMs: overrides.rejectionWindowMs ?? 60_000,
     },
     followSnapshotBatches: true,
     rewards: REWARDS,
+    range: new AdaptiveRange(overrides.logRangeBlocks ?? LOG_RANGE),
   });
 }
 
@@ -87,7 +89,7 @@ async function followPast(market: string, cursor: ChainCursor, block: number, ac
 }
 
 /** The ids of a result's events, acknowledged in the next call as the market workflow does. */
-const ack = (result: FollowChainResult | undefined) => (result?.events ?? []).map((e) => `${e.blockHash}:${e.logIndex}`);
+const ack = (result: FollowChainResult | undefined) => (result?.events ?? []).map((e) => eventId({ ...e, blockHash: e.blockHash! }));
 
 /** Calls followChain as the market workflow does (passing back the conditions it shows) until `done`. */
 async function followUntil(input: FollowChainInput, done: (r: FollowChainResult) => boolean, acts = activities): Promise<FollowChainResult[]> {
@@ -375,6 +377,60 @@ describe('complete logs', () => {
     assert.deepEqual(missed.events, []);
     const rescanned = await runActivity(activities.followChain, { market: A, cursor: missed.cursor, maxWaitMs: 3000 });
     assert.deepEqual(releases(rescanned.events), [release], 'recovered: the lost result acknowledged nothing');
+  });
+});
+
+describe('a second opinion and bounded bookkeeping', () => {
+  test('the re-scan asks another node than the one that answered first: a node that keeps answering [] cannot hide a release', async () => {
+    const lying = await startRpcProxy(node!.url);
+    try {
+      const acts = createChainActivities({
+        chain: new ChainClient([lying.url, proxy!.url]),
+        redis: redis!.client,
+        protocolStateContract: testChain.protocolStateAddress,
+        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: STALL_MS, rejectionWindowMs: 60_000 },
+        followSnapshotBatches: true,
+        rewards: REWARDS,
+        range: new AdaptiveRange(LOG_RANGE),
+      });
+      const from = (await testChain.blockNumber()) + 1;
+      const release = await testChain.releaseEpoch(B);
+      await testChain.mine(MAX_REORG_DEPTH + 100);
+      await testChain.mineRegular(CONFIRMATIONS);
+      const empty = lying.inject({ method: 'eth_getLogs', when: coversBlock(release), result: () => [] });
+      const first = await runActivity(acts.followChain, { market: B, cursor: { nextBlock: from, parentHash: null }, maxWaitMs: 100 });
+      assert.deepEqual(first.events, [], 'the first node answered []');
+      const again = await runActivity(acts.followChain, { market: B, cursor: first.cursor, maxWaitMs: 3000 });
+      assert.deepEqual(releases(again.events), [release]);
+      assert.equal(again.recoveredEvents, 1);
+      assert.equal(empty.hits(), 1, 'the lying node was not asked again for the re-scan');
+    } finally {
+      await lying.stop();
+    }
+  });
+
+  test('refused answers stop showing once REJECTION_WINDOW has passed without another, across calls', async () => {
+    const acts = activitiesWith({ rejectionWindowMs: 1000 });
+    const cursor = await cursorAt((await testChain.blockNumber()) - CONFIRMATIONS + 1);
+    await runActivity(acts.followChain, { market: A, cursor, maxWaitMs: 0 });
+    proxy!.inject({ method: 'eth_blockNumber', times: 1, result: (n) => toBeHex(Number(n) - 3) });
+    const refused = await runActivity(acts.followChain, { market: A, cursor, maxWaitMs: 10_000 });
+    assert.ok(refused.conditions?.rejecting);
+    const t0 = performance.now();
+    const cleared = await runActivity(acts.followChain, { market: A, cursor: refused.cursor, maxWaitMs: 10_000, shown: refused.conditions! });
+    const ms = performance.now() - t0;
+    assert.equal(cleared.conditions?.rejecting, null, 'cleared');
+    assert.ok(ms < 2500, `returned to clear it after ${ms.toFixed(0)} ms`);
+  });
+
+  test('acknowledged events are kept only while a re-scan may still read their blocks', async () => {
+    const key = keys.followerReportedEvents(C.toLowerCase());
+    await redis!.client.del(key);
+    const cursor = await cursorAt((await testChain.blockNumber()) + 1);
+    await testChain.mineRegular(CONFIRMATIONS + 1);
+    const ids = [`5:0x${'aa'.repeat(32)}:0`, `${cursor.nextBlock + 10}:0x${'bb'.repeat(32)}:1`];
+    await runActivity(activities.followChain, { market: C, cursor, maxWaitMs: 0, ackEventIds: ids });
+    assert.deepEqual(await redis!.client.zrange(key, '0', '-1'), [ids[1]], 'the one below the cursor (and no re-scan pending) is gone');
   });
 });
 

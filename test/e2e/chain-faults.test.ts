@@ -232,6 +232,14 @@ test('a follower failing and retrying shows in status: follower-stalled with the
   assert.match(problem?.detail ?? '', /^no progress; last error: RpcTransportError: eth_blockNumber: HTTP 503 from http:\/\/127\.0\.0\.1:\d+: gateway error$/);
   assert.equal((stalled.follower as { activity: string }).activity, 'followChain');
   await waitFor('the stall to clear', async () => !((await describeMarket(client, A)).problems as Array<{ kind: string }>).some((p) => p.kind === 'follower-stalled'), 30_000);
+
+  // Paused, a market has no follower: what a follower reported no longer shows.
+  stack.rpc.inject({ method: 'eth_blockNumber', times: 1, result: (n) => toBeHex(Number(n) - 5) });
+  await waitFor('a refused answer shown', async () => ((await describeMarket(client, A)).problems as Array<{ kind: string }>).some((p) => p.kind === 'rpc-answers-rejected'), 30_000);
+  const [paused] = await seqflowJson(['pause', A], stack.env);
+  assert.equal(paused!.state, 'paused');
+  await waitFor('the problems cleared while paused', async () => (await describeMarket(client, A)).health === 'ok', 10_000);
+  assert.equal((await seqflowJson(['resume', A], stack.env))[0]!.state, 'following');
 });
 
 test('row 11: start fixes the start block when the operator runs it, warns when no worker polls; an epoch released a second later is batched once a worker comes', async () => {
@@ -244,6 +252,11 @@ test('row 11: start fixes the start block when the operator runs it, warns when 
   assert.match(started.stderr, new RegExp(`warning: no worker polls task queue "${queue}" \\(TEMPORAL_TASK_QUEUE\\)`));
   const [row] = JSON.parse(started.stdout) as Array<{ startBlock: number; head: number }>;
   assert.ok(row!.head >= headBefore && row!.startBlock === row!.head - 2, JSON.stringify(row));
+  // No worker has run it yet: status says so at once, for this market, instead of failing.
+  const t0 = Date.now();
+  const [waiting] = await seqflowJson(['status', F], env);
+  assert.equal(waiting!.state, 'waiting for a worker');
+  assert.ok(Date.now() - t0 < 8000, 'without waiting for a query to time out');
   await new Promise((r) => setTimeout(r, 1000));
   const rel = await stack.chain.releaseEpoch(F);
   await fileSubmission(stack.redis.client, { market: F, epochId: rel.epochId, projectId: 'p:0x1:NS', slotId: 1, header: rel.blockHash });

@@ -165,6 +165,43 @@ test('stop ends the market cleanly; start resumes at its cursor, so an epoch rel
   for (const s of await seqflowJson(['stop'], stack.env)) assert.equal(s.state, 'stopping');
 });
 
+test('an epoch that closes while its market is stopped is counted when the market is started again', async () => {
+  const client = stack.temporal.client;
+  assert.equal((await seqflowJson(['start', A], stack.env))[0]!.result, 'resumed');
+  await waitFor('A following', async () => (await marketStatus(client, A)).cursor);
+  const before = await marketStatus(client, A);
+  const rel = await stack.chain.releaseEpoch(A);
+  await fileSubmission(stack.redis.client, { market: A, epochId: rel.epochId, projectId: 'late:0x1:NS', slotId: 1, header: rel.blockHash });
+  await waitFor('the preparation', () => client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}`).describe().then(() => true), 30_000);
+  await seqflowJson(['stop', A], stack.env);
+  assert.deepEqual((await client.workflow.getHandle(`market/${A}`).result()).openEpochs, [String(rel.epochId)], 'stopped with the epoch open');
+  assert.equal((await epochOutcome(client, A, rel.epochId)).submissionCount, 1, 'it completes meanwhile, and cannot report');
+  assert.equal((await seqflowJson(['start', A], stack.env))[0]!.result, 'resumed');
+  const after = await marketStatus(client, A);
+  assert.deepEqual(after.openEpochs, []);
+  assert.equal(after.stats.epochsBatched, before.stats.epochsBatched + 1);
+  assert.equal(after.stats.epochsStarted, before.stats.epochsStarted + 1);
+
+  // An update the market refuses explains why.
+  const tooFar = await seqflow(['rewind', '--to-block', '99999999', A], stack.env);
+  assert.equal(tooFar.code, 1);
+  assert.match(tooFar.stderr, /toBlock must be a block number from 0 to the cursor \d+, got 99999999/);
+});
+
+test('a terminated market is started again at its last cursor: an epoch released meanwhile is batched', async () => {
+  const client = stack.temporal.client;
+  assert.equal((await seqflowJson(['start', B], stack.env))[0]!.result, 'resumed');
+  await waitFor('B following', async () => (await marketStatus(client, B)).cursor);
+  await client.workflow.getHandle(`market/${B}`).terminate('operator test');
+  const rel = await stack.chain.releaseEpoch(B);
+  await stack.chain.mine(5);
+  const [row] = await seqflowJson(['start', B], stack.env);
+  assert.equal(row!.result, 'resumed');
+  assert.ok((row!.nextBlock as number) <= rel.blockNumber, `resumed at ${String(row!.nextBlock)}, before the release at ${rel.blockNumber}`);
+  assert.equal((await epochOutcome(client, B, rel.epochId)).epochId, String(rel.epochId));
+  for (const s of await seqflowJson(['stop'], stack.env)) assert.equal(s.state, 'stopping');
+});
+
 test('the CLI explains bad input and an unreachable Temporal', async () => {
   const help = await seqflow(['--help'], stack.env);
   assert.equal(help.code, 0);
@@ -189,6 +226,9 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   assert.match(badRewind.stderr, /rewind needs --to-block N/);
   const badBlock = await seqflow(['rewind', '--to-block', 'ten', A], stack.env);
   assert.match(badBlock.stderr, /--to-block must be a block number, got ten/);
+  const negative = await seqflow(['rewind', '--to-block', '-5', A], stack.env);
+  assert.equal(negative.code, 64);
+  assert.match(negative.stderr, /--to-block/);
 });
 
 test('SIGTERM shuts the worker down cleanly', async () => {

@@ -230,6 +230,7 @@ test('row 8: a reorg deeper than MAX_REORG_DEPTH is a finality violation: the ma
   const snapshot = await stack.chain.snapshot();
   await stack.chain.mineRegular(80);
   await followerPast(A, base + 77);
+  const oldFork = await Promise.all(Array.from({ length: 80 }, (_, i) => stack.chain.blockHash(base + 1 + i)));
   await reorg(snapshot, 20);
   const halted = await waitFor('the finality violation', async () => {
     const s = await describeMarket(client, A);
@@ -253,4 +254,9 @@ test('row 8: a reorg deeper than MAX_REORG_DEPTH is a finality violation: the ma
   assert.equal(rewound!.nextBlock, base + 1);
   assert.equal((await epochOutcome(client, A, rel.epochId)).epochId, String(rel.epochId));
   for (const m of [B, C, D]) await seqflowJson(['rewind', '--to-block', String(base + 1), m], stack.env);
+  // The rewind forgot what was recorded of the old chain: no orphaned hash is left stored.
+  for (const [i, orphaned] of oldFork.entries()) {
+    const stored = await stack.redis.client.get(`BlockHashByNumberKey.${base + 1 + i}`);
+    assert.notEqual(stored, orphaned, `BlockHashByNumberKey.${base + 1 + i} still holds the old chain's hash`);
+  }
 });

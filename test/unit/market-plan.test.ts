@@ -249,6 +249,30 @@ describe('plan: periodic updates', () => {
   });
 });
 
+describe('plan: epochs found by the re-scan', () => {
+  test('a recovered release is batched in the day at its block, and an interval epoch gets its periodic update, without advancing the day', () => {
+    const { market, step } = driven('5');
+    step([epoch('4'), epoch('5')], 1000);
+    assert.equal(market.days!.epochsInDay, 2);
+    // Epoch 3 (an interval epoch: 3 % 3 == 0) was missed by the first answer and found later, released on day 4.
+    const recovered: EpochReleased = { ...epoch('3'), recovered: { day: '4' } };
+    const plan = step([recovered], 2000);
+    assert.deepEqual(plan.epochs, [{ event: recovered, day: '4' }]);
+    assert.deepEqual(plan.periodic, [{ epochId: '3', day: '4', skipPreviousDay: false }]);
+    assert.equal(market.days!.epochsInDay, 2, 'an old epoch does not count in the current day');
+    assert.equal(market.state.lastEpochId, '5');
+  });
+
+  test('without the day at its block (a node without that state), the market\'s day', () => {
+    const { step } = driven('5');
+    step([epoch('7')], 1000);
+    const recovered: EpochReleased = { ...epoch('6'), recovered: { day: null } };
+    const plan = step([recovered], 2000);
+    assert.deepEqual(plan.epochs, [{ event: recovered, day: '5' }]);
+    assert.deepEqual(plan.periodic, [{ epochId: '6', day: '5', skipPreviousDay: false }]);
+  });
+});
+
 describe('plan: repeated epochs', () => {
   test('a rescanned or re-released epoch is planned again for batch preparation but advances nothing', () => {
     const { market, step } = driven('5');

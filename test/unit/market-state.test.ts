@@ -296,7 +296,7 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
 
   test('a result from before 0.3.0 (no new fields) changes no new counter or condition', () => {
     const market = withDay('1');
-    market.advance(followResult({ rejectedAnswers: 1, conditions: { stalled: null, rejecting: { sinceMs: NOW, count: 1, lastReason: 'x' } } }), NOW);
+    market.advance(followResult({ rejectedAnswers: 1, conditions: { stalled: null, rejecting: { sinceMs: NOW, lastAtMs: NOW, count: 1, lastReason: 'x' } } }), NOW);
     market.advance(followResult({}), NOW + 1000);
     assert.equal(market.state.stats.rpcAnswersRejected, 1);
     assert.equal(market.state.follower?.rejecting?.count, 1, 'conditions are kept until a result reports them');
@@ -307,7 +307,7 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
     assert.equal(market.health(), 'ok');
     assert.deepEqual(market.problems(), []);
 
-    market.advance(followResult({ conditions: { stalled: null, rejecting: { sinceMs: NOW - 5000, count: 2, lastReason: 'http://n1: head 5 is below block 30, seen before' } } }), NOW);
+    market.advance(followResult({ conditions: { stalled: null, rejecting: { sinceMs: NOW - 5000, lastAtMs: NOW - 1000, count: 2, lastReason: 'http://n1: head 5 is below block 30, seen before' } } }), NOW);
     assert.equal(market.health(), 'degraded');
     assert.deepEqual(market.problems(), [
       { kind: 'rpc-answers-rejected', since: new Date(NOW - 5000).toISOString(), detail: '2 answers refused; last: http://n1: head 5 is below block 30, seen before' },
@@ -323,6 +323,15 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
     assert.equal(market.halted(), true);
   });
 
+  test('followerStopped: paused or halted, the follower conditions are cleared (they said nothing about a follower that does not run)', () => {
+    const market = withDay('1');
+    market.advance(followResult({ conditions: { stalled: { sinceMs: NOW, lastError: 'x' }, rejecting: { sinceMs: NOW, lastAtMs: NOW, count: 1, lastReason: 'y' } } }), NOW);
+    assert.equal(market.health(), 'failed');
+    market.followerStopped();
+    assert.equal(market.health(), 'ok');
+    assert.deepEqual(market.state.follower, { stalled: null, rejecting: null });
+  });
+
   test('resume clears a finality violation and a pause; rewind moves the cursor back and clears the violation', () => {
     const market = withDay('1');
     market.advance(followResult({ cursor: { nextBlock: 500, parentHash: HASH(499) }, violation: { kind: 'broken-chain', atBlock: 500, detail: 'x' } }), NOW);
@@ -334,7 +343,7 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
     market.advance(followResult({ cursor: { nextBlock: 500, parentHash: HASH(499), rescan: { nextBlock: 1, toBlock: 9, dueAtMs: 0 } }, violation: { kind: 'deep-reorg', atBlock: 500, detail: 'x' } }), NOW);
     market.assertCanRewind(400);
     market.rewind(400);
-    assert.deepEqual(market.cursor, { nextBlock: 400, parentHash: null, rescan: null });
+    assert.deepEqual(market.cursor, { nextBlock: 400, parentHash: null, rescan: null, forget: { upTo: 499 } }, 'the follower forgets what it recorded from 400 up to the old cursor');
     assert.equal(market.halted(), false);
   });
 
