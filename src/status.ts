@@ -7,7 +7,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { FollowerHeartbeat } from './follower/follow.js';
-import { marketWorkflowId, statusQuery, type MarketStatus } from './workflows/definitions.js';
+import { batchPreparationWorkflowId, batchSubmissionWorkflowId, marketWorkflowId, statusQuery, type MarketProblem, type MarketStatus } from './workflows/definitions.js';
 import type { marketWorkflow } from './workflows/market.js';
 
 /** How long a status query may take: a market whose worker is down must not hold up the others. */
@@ -18,6 +18,9 @@ export interface MarketRow {
   workflowId: string;
   [field: string]: unknown;
 }
+
+/** A protobuf timestamp as ISO 8601 (now if absent). */
+const iso = (ts: { seconds?: { toString(): string } | null } | null | undefined) => (ts?.seconds == null ? new Date().toISOString() : new Date(Number(ts.seconds.toString()) * 1000).toISOString());
 
 /** following, paused, halted (finality violation), stopping, or stopped. */
 function stateOf(status: MarketStatus, workflow: string): string {
@@ -52,17 +55,38 @@ function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo
   if (!activity) return null;
   const payload = activity.heartbeatDetails?.payloads?.[0];
   const beat = payload ? defaultPayloadConverter.fromPayload<FollowerHeartbeat>(payload) : undefined;
-  const seconds = activity.lastHeartbeatTime?.seconds;
   return {
     activity: activity.activityType!.name,
     attempt: activity.attempt,
-    lastHeartbeat: seconds == null ? null : new Date(Number(seconds.toString()) * 1000).toISOString(),
+    lastHeartbeat: activity.lastHeartbeatTime ? iso(activity.lastHeartbeatTime) : null,
     nextBlock: beat?.cursor?.nextBlock ?? null,
     head: beat?.head ?? null,
     rangeBlocks: beat?.rangeBlocks || null,
     lastError: beat?.lastError ?? null,
     lastFailure: activity.lastFailure?.message ?? null,
   };
+}
+
+/** Open epochs looked at for retried effects, the most recent first: a status stays cheap. */
+const EPOCHS_DESCRIBED = 20;
+
+/**
+ * The open epochs whose activities Temporal is retrying (an effect that keeps failing: a Redis
+ * key of the wrong type, the relayer down): one `epoch-retrying` problem each, with the
+ * activity's attempt and last failure.
+ */
+async function epochProblems(client: Client, market: string, openEpochs: readonly string[]): Promise<MarketProblem[]> {
+  const ids = openEpochs.slice(-EPOCHS_DESCRIBED).flatMap((epochId) => [batchPreparationWorkflowId(market, epochId), batchSubmissionWorkflowId(market, epochId)].map((id) => ({ epochId, id })));
+  const described = await Promise.all(ids.map(({ epochId, id }) => client.workflow.getHandle(id).describe().then((d) => ({ epochId, d }), () => null)));
+  return described.flatMap((x) =>
+    (x?.d.raw.pendingActivities ?? [])
+      .filter((a) => (a.attempt ?? 0) > 1 && a.lastFailure)
+      .map((a) => ({
+        kind: 'epoch-retrying' as const,
+        since: iso(a.scheduledTime),
+        detail: `epoch ${x!.epochId}: ${a.activityType?.name ?? 'activity'} attempt ${a.attempt}: ${a.lastFailure!.message ?? ''}`,
+      })),
+  );
 }
 
 /**
@@ -85,7 +109,12 @@ export async function describeMarket(client: Client, market: string): Promise<Ma
     } catch (err) {
       return { market, workflowId, workflow, state: 'unknown', error: `status query failed (is a worker running?): ${err instanceof Error ? err.message : String(err)}` };
     }
+    const retrying = await epochProblems(client, market, status.openEpochs);
     const row: MarketRow = { market, workflowId, workflow, ...summarize(status) };
+    if (retrying.length > 0) {
+      row.problems = [...status.problems, ...retrying];
+      if (row.health === 'ok') row.health = 'degraded';
+    }
     const follower = followerActivity(description.raw.pendingActivities);
     if (follower) {
       // The heartbeat is at most a poll interval old; the checkpoint up to a long poll.

@@ -12,7 +12,7 @@ import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type S
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { closeWindow, type WindowSettings } from '../follower/window.js';
-import { createRedisScripts } from './redis-scripts.js';
+import { createRedisScripts, readingKey } from './redis-scripts.js';
 
 export interface BatchActivityDeps {
   chain: ChainClient;
@@ -98,7 +98,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
 
   /** The result of an earlier attempt that stored the epoch, if any. */
   async function storedBefore(market: string, epochId: string): Promise<(PreparedBatches & { window?: EpochWindow }) | null> {
-    const earlier = await redis.get(keys.epochBatchesStored(market.toLowerCase(), epochId));
+    const guard = keys.epochBatchesStored(market.toLowerCase(), epochId);
+    const earlier = await readingKey(guard, redis.get(guard));
     return earlier === null ? null : { ...(JSON.parse(earlier) as PreparedBatches), storedNow: false };
   }
 

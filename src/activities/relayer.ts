@@ -10,6 +10,7 @@ import * as keys from '../domain/keys.js';
 import { batchSizeBody } from '../domain/payloads.js';
 import type { RelayerSettings } from '../config.js';
 import type { BatchSubmissionInput } from '../domain/types.js';
+import { readingKey } from './redis-scripts.js';
 
 export interface RelayerActivityDeps {
   redis: Redis;
@@ -38,7 +39,8 @@ export function createRelayerActivities(deps: RelayerActivityDeps) {
      */
     async submitBatchSize(input: BatchSubmissionInput): Promise<{ sentNow: boolean }> {
       const guard = keys.batchSizeSent(input.market.toLowerCase(), input.epochId);
-      if (await deps.redis.exists(guard)) return { sentNow: false };
+      // GET, not EXISTS: a key of another type at the guard's name is no mark of ours (WRONGTYPE, retried).
+      if ((await readingKey(guard, deps.redis.get(guard))) !== null) return { sentNow: false };
       await postToRelayer(deps.relayer, '/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken));
       await deps.redis.set(guard, String(input.batchCount), 'EX', keys.GUARD_TTL_SECONDS);
       return { sentNow: true };

@@ -13,7 +13,7 @@ import * as keys from '../domain/keys.js';
 import { attestorMessage } from '../domain/payloads.js';
 import { chunkRewards, pastDays, updateRewardsBody, type RewardChunk } from '../domain/rewards.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
-import { createRedisScripts } from './redis-scripts.js';
+import { createRedisScripts, readingKey } from './redis-scripts.js';
 import { postToRelayer } from './relayer.js';
 
 export interface RewardActivityDeps {
@@ -25,15 +25,6 @@ export interface RewardActivityDeps {
 
 /** Slots per MGET when reading counts for 1..TotalNodesCount. */
 const SLOT_READ_CHUNK = 1000;
-
-/** Stores a reward update's chunks unless they are stored already; returns the stored meta. */
-const storeRewardUpdateOnce = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'meta') end
-redis.call('HSET', KEYS[1], 'meta', ARGV[2])
-for i = 3, #ARGV do redis.call('HSET', KEYS[1], tostring(i - 3), ARGV[i]) end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return ARGV[2]
-`;
 
 interface UpdateMeta {
   slotCount: number;
@@ -91,7 +82,7 @@ export function createRewardActivities(deps: RewardActivityDeps) {
       const updateId = updateIdOf(input);
       const chunksKey = keys.rewardUpdateChunks(market, updateId);
       const prepared = (meta: string) => ({ updateId, ...(JSON.parse(meta) as UpdateMeta), concurrency: deps.rewards.concurrentUpdates });
-      const stored = await redis.hget(chunksKey, 'meta');
+      const stored = await readingKey(chunksKey, redis.hget(chunksKey, 'meta'));
       if (stored !== null) return prepared(stored);
       let pairs: Array<[string, string]> = [];
       let eligibleNodes = 0;
@@ -107,14 +98,14 @@ export function createRewardActivities(deps: RewardActivityDeps) {
       const chunks = chunkRewards(pairs, deps.rewards.batchSize, input.kind === 'pastDay');
       const meta: UpdateMeta = { slotCount: pairs.length, eligibleNodes, chunkCount: chunks.length };
       // Another attempt may have stored first: the script keeps and returns what is stored.
-      return prepared((await redis.eval(storeRewardUpdateOnce, 1, chunksKey, keys.GUARD_TTL_SECONDS, JSON.stringify(meta), ...chunks.map((c) => JSON.stringify(c)))) as string);
+      return prepared(await scripts.storeRewardUpdateOnce(chunksKey, keys.GUARD_TTL_SECONDS, JSON.stringify(meta), chunks.map((c) => JSON.stringify(c))));
     },
 
     /** Sends chunk `chunk` of a prepared update to `/submitUpdateRewards`, unless it was accepted before. */
     async sendRewardChunk(input: { market: string; day: string; updateId: string; chunk: number }): Promise<{ sentNow: boolean }> {
       const market = input.market.toLowerCase();
       const sentKey = keys.rewardChunksSent(market, input.updateId);
-      if (await redis.sismember(sentKey, String(input.chunk))) return { sentNow: false };
+      if (await readingKey(sentKey, redis.sismember(sentKey, String(input.chunk)))) return { sentNow: false };
       const [chunkJson, metaJson] = await redis.hmget(keys.rewardUpdateChunks(market, input.updateId), String(input.chunk), 'meta');
       if (!chunkJson || !metaJson) throw ApplicationFailure.nonRetryable(`reward update ${input.updateId} chunk ${input.chunk} is gone from Redis`, 'RewardUpdateMissing');
       const { eligibleNodes } = JSON.parse(metaJson) as UpdateMeta;

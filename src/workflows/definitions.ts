@@ -45,10 +45,12 @@ export interface MarketStats {
  * Something keeps the market from working normally. Kinds: `finality-violation` (the chain
  * disagrees with what was recorded beyond any reorg: the market stops advancing until an
  * operator acts), `follower-stalled` (no progress while the chain moves), `rpc-answers-rejected`
- * (answers refused in the last minute), `day-mismatch` (dayCounter below the market's day).
+ * (answers refused in the last minute), `day-mismatch` (dayCounter below the market's day);
+ * and, added by the status the operator reads (src/status.ts), `epoch-retrying` (an open epoch's
+ * effect keeps failing: Temporal retries it).
  */
 export interface MarketProblem {
-  kind: 'finality-violation' | 'follower-stalled' | 'rpc-answers-rejected' | 'day-mismatch';
+  kind: 'finality-violation' | 'follower-stalled' | 'rpc-answers-rejected' | 'day-mismatch' | 'epoch-retrying';
   /** ISO 8601, when it began. */
   since: string;
   detail: string;

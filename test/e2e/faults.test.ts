@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { rootCause } from '@temporalio/common';
+import * as keys from '../../src/domain/keys.js';
+import { describeMarket } from '../../src/status.js';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
 import type { marketWorkflow } from '../../src/workflows/market.js';
 import { fileSubmission } from '../support/dequeuer.js';
@@ -81,6 +83,32 @@ test('relayer refuses with 422: the epoch fails at once, nothing is pushed, the 
   assert.deepEqual(batchSizeCalls(A, epochId).map((r) => r.status), [422]);
   assert.deepEqual(await messagesOf(A, epochId), []);
   await waitFor('the market to count the failed epoch', async () => (await marketStatus(stack.temporal.client, A)).stats.epochsFailed === 1);
+});
+
+test('finalizerQueue briefly a key of another type (row 1): the push retries visibly, in the pending activity and the market status; repaired, each batch pushed exactly once', async () => {
+  const r = stack.redis.client;
+  // Keep the queue's earlier messages aside while the key is a string.
+  if (await r.exists(keys.finalizerQueue)) await r.rename(keys.finalizerQueue, 'test:finalizerQueue.kept');
+  await r.set(keys.finalizerQueue, 'an operator mistake');
+  const epochId = await releaseWithSubmissions(A, 3);
+  const submit = stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${epochId}/submit`);
+  const retrying = await waitFor('the failing push in the market status', async () => {
+    const s = await describeMarket(stack.temporal.client, A);
+    return (s.problems as Array<{ kind: string; detail: string }>).find((p) => p.kind === 'epoch-retrying');
+  }, 60_000);
+  assert.match(retrying.detail, new RegExp(`^epoch ${epochId}: pushBatchesToFinalizer attempt \\d+: WRONGTYPE finalizerQueue holds a string, not a list: nothing written`));
+  const pending = (await submit.describe()).raw.pendingActivities?.[0];
+  assert.equal(pending?.activityType?.name, 'pushBatchesToFinalizer');
+  assert.match(pending?.lastFailure?.message ?? '', /WRONGTYPE finalizerQueue/);
+  assert.equal(await r.exists(`seqflow:FinalizerPushed.${A.toLowerCase()}.${epochId}`), 0, 'no batch marked pushed');
+
+  await r.del(keys.finalizerQueue);
+  await submit.result();
+  assert.deepEqual((await messagesOf(A, epochId)).map((m) => JSON.parse(m).BatchID), [1, 2]);
+  const kept = await r.lrange('test:finalizerQueue.kept', 0, -1);
+  if (kept.length > 0) await r.rpush(keys.finalizerQueue, ...kept);
+  await r.del('test:finalizerQueue.kept');
+  await waitFor('the problem to clear', async () => !((await describeMarket(stack.temporal.client, A)).problems as Array<{ kind: string }>).some((p) => p.kind === 'epoch-retrying'));
 });
 
 test('worker killed during the submission window and restarted: the epoch is batched once', async () => {
