@@ -165,7 +165,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
           if (lost.length) throw ApplicationFailure.nonRetryable(`batches ${lost.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
         }
         pushedNow += await scripts.pushOncePerMember(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, messages);
-        Context.current().heartbeat(first);
+        Context.current().heartbeat();
       }
       return { pushedNow };
     },

@@ -13,6 +13,7 @@ import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } f
 import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
+import { KeepAlive } from './keep-alive.js';
 
 export interface ChainActivityDeps {
   chain: ChainClient;
@@ -47,13 +48,17 @@ export function createChainActivities(deps: ChainActivityDeps) {
      */
     async followChain(input: FollowChainInput): Promise<FollowChainResult> {
       const ctx = Context.current();
-      const follower = new Follower(chain, recordOf(input.market), settings, input.market, range);
-      return follower.run(input, {
-        heartbeat: (details) => ctx.heartbeat(details),
-        sleep: (ms) => ctx.sleep(ms),
-        signal: ctx.cancellationSignal,
-        resumed: ctx.info.heartbeatDetails as FollowerHeartbeat | undefined,
-      });
+      const alive = new KeepAlive(ctx);
+      try {
+        return await new Follower(chain, recordOf(input.market), settings, input.market, range).run(input, {
+          heartbeat: (details) => alive.beat(details),
+          sleep: (ms) => ctx.sleep(ms),
+          signal: ctx.cancellationSignal,
+          resumed: ctx.info.heartbeatDetails as FollowerHeartbeat | undefined,
+        });
+      } finally {
+        alive.stop();
+      }
     },
 
     /**
@@ -62,20 +67,24 @@ export function createChainActivities(deps: ChainActivityDeps) {
      */
     async watchHead(input: { cursor: ChainCursor; headFloor?: number; maxWaitMs: number }): Promise<{ head: number | null }> {
       const ctx = Context.current();
+      const alive = new KeepAlive(ctx);
       const deadline = Date.now() + input.maxWaitMs;
       let head: number | null = null;
-      let lastError: string | null = null;
-      while (Date.now() < deadline) {
-        try {
-          head = (await chain.head({ floor: Math.max(input.headFloor ?? -1, head ?? -1), signal: ctx.cancellationSignal })).number;
-          lastError = null;
-        } catch (err) {
-          if (ctx.cancellationSignal.aborted) throw err;
-          lastError = String(err);
+      try {
+        while (Date.now() < deadline) {
+          let lastError: string | null = null;
+          try {
+            head = (await chain.head({ floor: Math.max(input.headFloor ?? -1, head ?? -1), signal: ctx.cancellationSignal })).number;
+          } catch (err) {
+            if (ctx.cancellationSignal.aborted) throw err;
+            lastError = String(err);
+          }
+          const beat: FollowerHeartbeat = { cursor: input.cursor, head, rangeBlocks: 0, lastError, rejectedAnswers: 0 };
+          alive.beat(beat);
+          await ctx.sleep(Math.min(settings.pollIntervalMs, Math.max(1, deadline - Date.now())));
         }
-        const beat: FollowerHeartbeat = { cursor: input.cursor, head, rangeBlocks: 0, lastError, rejectedAnswers: 0 };
-        ctx.heartbeat(beat);
-        await ctx.sleep(Math.min(settings.pollIntervalMs, Math.max(1, deadline - Date.now())));
+      } finally {
+        alive.stop();
       }
       return { head };
     },

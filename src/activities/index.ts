@@ -7,6 +7,7 @@ import type { ChainClient } from '../chain/rpc.js';
 import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
 import { createChainActivities } from './chain.js';
+import { keptAlive } from './keep-alive.js';
 import { createRelayerActivities } from './relayer.js';
 import { REJECTION_WINDOW_MS } from '../follower/follow.js';
 import { AdaptiveRange } from '../follower/range.js';
@@ -16,8 +17,8 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
   const { chain, redis, config } = deps;
   // A provider's eth_getLogs limits hold for every market and activity: learnt once per worker.
   const range = new AdaptiveRange(config.logRangeBlocks);
-  return {
-    ...createChainActivities({
+  // Every activity heartbeats while it runs (keep-alive.ts); followChain and watchHead with their progress.
+  const { followChain, watchHead, ...chainReads } = createChainActivities({
       chain,
       redis,
       protocolStateContract: config.protocolStateContract,
@@ -32,8 +33,12 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
       followSnapshotBatches: config.attestorQueuePushEnabled,
       rewards: config.rewards,
       range,
-    }),
-    ...createBatchActivities({
+  });
+  return {
+    followChain,
+    watchHead,
+    ...keptAlive(chainReads),
+    ...keptAlive(createBatchActivities({
       chain,
       redis,
       batchSize: config.batchSize,
@@ -45,9 +50,9 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
         pollIntervalMs: config.pollIntervalMs,
       },
       range,
-    }),
-    ...createRelayerActivities({ redis, relayer: config.relayer }),
-    ...createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards }),
+    })),
+    ...keptAlive(createRelayerActivities({ redis, relayer: config.relayer })),
+    ...keptAlive(createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards })),
   };
 }
 

@@ -2,11 +2,18 @@
  * Activity stubs with their timeouts and retry policies. Every effect is idempotent, so
  * everything retries without limit: a Redis or relayer outage delays an epoch, never loses it.
  * A relayer that refuses a request fails it as non-retryable (see activities/relayer.ts).
+ *
+ * Every activity heartbeats while it runs (its progress, or keep-alive.ts), so a killed worker
+ * is noticed within HEARTBEAT_TIMEOUT and its activities run again on a live one; the
+ * start-to-close timeouts only bound work that hangs while heartbeating.
  */
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 
 const retryForever: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
+/** Heartbeats go out every second (the worker's throttle): ten missed is a dead worker. */
+const HEARTBEAT_TIMEOUT = '10 seconds';
 
 /**
  * How long one follower call waits for events before it returns its cursor to be recorded:
@@ -16,7 +23,7 @@ export const FOLLOW_MAX_WAIT_MS = 30 * 1000;
 
 export const { followChain } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   // Pause and stop must not wait for the next heartbeat: an abandoned poll only re-reads
   // blocks that the next one scans again, and its writes are idempotent.
@@ -28,7 +35,7 @@ export const WATCH_MAX_WAIT_MS = 60 * 60 * 1000;
 
 export const { watchHead } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 });
@@ -36,23 +43,26 @@ export const { watchHead } = proxyActivities<Activities>({
 export const { getChainHead, loadMarketParams, readDayCounter, resolveCurrentDay, findPastDaysToCatchUp, prepareRewardUpdate, pushAttestorMessages } =
   proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
 });
 
 export const { prepareBatches, pushBatchesToFinalizer } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
 });
 
 /** Waits up to WINDOW_CLOSE_WAIT_SECONDS (at most an hour) for the window's end block, heartbeating every poll. */
 export const { prepareEpoch } = proxyActivities<Activities>({
   startToCloseTimeout: '70 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
 });
 
+/** A relayer call is bounded by HTTP_TIMEOUT (at most an hour) and heartbeats while it waits. */
 export const { submitBatchSize, sendRewardChunk } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '65 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
 });

@@ -224,8 +224,10 @@ describe('the two zones', () => {
     const run = follow({ market: A, cursor: from, maxWaitMs: 600 }, activitiesWith({ logRangeBlocks: 100 }));
     const result = await run.result;
     const beats = run.heartbeats as FollowerHeartbeat[];
-    assert.ok(beats.length >= 3, `${beats.length} heartbeats`);
-    beats.slice(1).forEach((b, i) => assert.ok(b.cursor.nextBlock > beats[i]!.cursor.nextBlock, `heartbeat ${i + 1} advances`));
+    // The keep-alive repeats the last details every second: progress is the distinct cursors.
+    const cursors = beats.map((b) => b.cursor.nextBlock).filter((n, i, all) => i === 0 || n !== all[i - 1]);
+    assert.ok(cursors.length >= 3, `${cursors.length} cursors heartbeated`);
+    cursors.slice(1).forEach((n, i) => assert.ok(n > cursors[i]!, `heartbeat ${i + 1} advances`));
     assert.ok(beats.every((b) => b.rangeBlocks === 100 && b.head !== null && b.lastError === null));
     assert.deepEqual(result.events, []);
     assert.ok(result.cursor.nextBlock < releasesA[3]!.blockNumber, 'it stopped at maxWaitMs, well before the next event');
