@@ -20,6 +20,7 @@ import { ChainClient } from '../src/chain/rpc.js';
 import * as keys from '../src/domain/keys.js';
 import { AdaptiveRange } from '../src/follower/range.js';
 import type { ChainCursor } from '../src/domain/types.js';
+import { RedisConnection } from '../src/services/redis.js';
 import { runActivity } from '../test/support/activity-env.js';
 import { deployTestContracts, startHardhatNode } from '../test/support/chain.js';
 import { startRedis } from '../test/support/redis.js';
@@ -151,9 +152,12 @@ try {
     }
     return realFetch(url, init);
   };
+  const connection = new RedisConnection({ host: '127.0.0.1', port: redis.port, db: 0, password: undefined }, console);
+  await connection.open();
   const follower = createChainActivities({
     chain: new ChainClient([node.url]),
-    redis: redis.client,
+    redis: connection.client,
+    redisStatus: connection,
     protocolStateContract: testChain.protocolStateAddress,
     follower: { confirmations: 2, maxReorgDepth: 64, pollIntervalMs: 100, rescanDelayMs: 60_000, stallMs: 60_000, rejectionWindowMs: 60_000 },
     followSnapshotBatches: false,
@@ -190,6 +194,7 @@ try {
     };
   });
   globalThis.fetch = realFetch;
+  connection.close();
   // Window ends: a second Hardhat node mining a block a second, like the anchor chain.
   const WINDOW_SECONDS = 5;
   const EPOCHS = 6;

@@ -4,11 +4,12 @@
  * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE; `start` reads the chain head through RPC_NODES.
  */
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { getAddress, isAddress } from 'ethers';
 import { ChainClient } from './chain/rpc.js';
-import { loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
+import { ConfigError, loadChainAccess, loadDataMarkets, loadTemporalConfig, type TemporalConfig } from './config.js';
+import { connectClient } from './services/temporal.js';
 import { describeMarket, summarize, type MarketRow as Row } from './status.js';
 import type { batchPreparationWorkflow } from './workflows/epoch.js';
 import { Market } from './workflows/market-state.js';
@@ -39,7 +40,8 @@ commands:
   rewind --to-block N     a finality violation that is real: follow the chain as it is now from block N
   stop                    end the market workflow cleanly
 
-Markets default to DATA_MARKET_ADDRESSES.`;
+Markets default to DATA_MARKET_ADDRESSES.
+Exit codes: 0 done, 1 a command failed, 2 bad configuration or a service it names unreachable, 64 bad usage.`;
 
 class UsageError extends Error {}
 class HelpRequested extends Error {}
@@ -50,15 +52,6 @@ function marketsFrom(positionals: string[]): string[] {
     if (!isAddress(m.toLowerCase())) throw new UsageError(`not a market address: ${m}`);
     return getAddress(m.toLowerCase());
   });
-}
-
-async function connect(config: TemporalConfig): Promise<Client> {
-  try {
-    const connection = await Connection.connect({ address: config.address, connectTimeout: '5s' });
-    return new Client({ connection, namespace: config.namespace });
-  } catch (err) {
-    throw new Error(`cannot reach Temporal at ${config.address} (TEMPORAL_ADDRESS): ${err instanceof Error ? err.message : String(err)}`);
-  }
 }
 
 /** Whether any worker polls the task queue (for workflow tasks): a market started without one waits. */
@@ -101,8 +94,8 @@ async function reconcileOpenEpochs(client: Client, state: MarketState): Promise<
     if (status.name === 'RUNNING') continue; // it reports to the resumed market itself
     if (status.name === 'COMPLETED') {
       const result = await handle.result();
-      market.epochClosed({ epochId, outcome: 'orphaned' in result ? { status: 'orphaned', detail: result.detail } : { status: 'batched', result } });
-    } else market.epochClosed({ epochId, outcome: { status: 'failed', error: `batch preparation ${status.name}` } });
+      market.epochClosed({ epochId, outcome: 'orphaned' in result ? { status: 'orphaned', detail: result.detail } : { status: 'batched', result } }, Date.now());
+    } else market.epochClosed({ epochId, outcome: { status: 'failed', error: `batch preparation ${status.name}` } }, Date.now());
   }
   return market.state;
 }
@@ -186,7 +179,7 @@ async function main(argv: string[]): Promise<Row[]> {
   const toBlock = blockOption('to-block');
   if (command === 'rewind' && toBlock === undefined) throw new UsageError('rewind needs --to-block N');
   const temporal = loadTemporalConfig();
-  const client = await connect(temporal);
+  const client = await connectClient(temporal);
   try {
     switch (command) {
       case 'start': {
@@ -253,6 +246,10 @@ try {
   if (err instanceof UsageError) {
     console.error(err.message);
     process.exit(64);
+  }
+  if (err instanceof ConfigError) {
+    console.error(`seqflow: ${err.message}`);
+    process.exit(2);
   }
   // An update refused by its validator (or failed) carries the reason in its cause.
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';

@@ -84,7 +84,8 @@ class EnvReader {
     return value ?? '';
   }
 
-  integer(name: string, opts: { fallback?: number; min: number; max?: number }): number {
+  /** A decimal integer from `min` to `max` (both safe integers, so the value is exact). */
+  integer(name: string, opts: { fallback?: number; min: number; max: number }): number {
     const text = this.raw(name);
     if (text === undefined) {
       if (opts.fallback !== undefined) return opts.fallback;
@@ -95,12 +96,13 @@ class EnvReader {
       this.problems.push(`${name} must be an integer, got ${JSON.stringify(text)}`);
       return opts.min;
     }
-    const value = Number(text);
-    if (value < opts.min || (opts.max !== undefined && value > opts.max)) {
-      const range = opts.max === undefined ? `at least ${opts.min}` : `between ${opts.min} and ${opts.max}`;
-      this.problems.push(`${name} must be ${range}, got ${text}`);
+    // Compared as BigInt: 99999999999999999999 is no number Node can hold exactly.
+    const value = BigInt(text);
+    if (value < BigInt(opts.min) || value > BigInt(opts.max)) {
+      this.problems.push(`${name} must be between ${opts.min} and ${opts.max}, got ${text}`);
+      return opts.min;
     }
-    return value;
+    return Number(value);
   }
 
   url(name: string, value: string | undefined = this.raw(name)): string {
@@ -229,7 +231,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     redis: {
       host: r.string('REDIS_HOST'),
       port: r.integer('REDIS_PORT', { min: 1, max: 65535 }),
-      db: r.integer('REDIS_DB', { fallback: 0, min: 0 }),
+      // Checked against the server at start-up (SELECT); the bound is Redis's own (an int).
+      db: r.integer('REDIS_DB', { fallback: 0, min: 0, max: 2_147_483_647 }),
       password: r.raw('REDIS_PASSWORD'),
     },
     relayer: {
@@ -237,7 +240,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       authToken: r.string('TX_RELAYER_AUTH_WRITE_TOKEN'),
       timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1, max: 3600 }) * 1000,
     },
-    batchSize: r.integer('BATCH_SIZE', { min: 1 }),
+    // Projects per finalizer batch, each batch one queue message.
+    batchSize: r.integer('BATCH_SIZE', { min: 1, max: 10_000 }),
     confirmations: readConfirmations(r),
     maxReorgDepth: r.integer('MAX_REORG_DEPTH', { fallback: 64, min: 1, max: 10_000 }),
     logRangeBlocks: r.integer('LOG_RANGE_BLOCKS', { fallback: 2000, min: 1, max: 100_000 }),
@@ -247,8 +251,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     windowCloseWaitMs: r.integer('WINDOW_CLOSE_WAIT_SECONDS', { fallback: 30, min: 0, max: 3600 }) * 1000,
     logLevel: r.string('LOG_LEVEL', 'info'),
     rewards: {
-      batchSize: r.integer('REWARDS_UPDATE_BATCH_SIZE', { min: 1 }),
-      epochInterval: r.integer('REWARDS_UPDATE_EPOCH_INTERVAL', { min: 1 }),
+      batchSize: r.integer('REWARDS_UPDATE_BATCH_SIZE', { min: 1, max: 10_000 }),
+      epochInterval: r.integer('REWARDS_UPDATE_EPOCH_INTERVAL', { min: 1, max: 1_000_000_000 }),
       pastDaysBuffer: r.integer('PAST_DAYS_BUFFER', { fallback: 5, min: 1, max: 365 }),
       concurrentUpdates: r.integer('CONCURRENT_SUBMISSION_COUNT_UPDATES', { fallback: 10, min: 1, max: 100 }),
       dayTransitionBufferEpochs: r.integer('DAY_TRANSITION_BUFFER_EPOCHS', { fallback: 5, min: 1, max: 10_000 }),

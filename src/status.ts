@@ -6,12 +6,15 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { REDIS_UNAVAILABLE } from './activities/redis-outage.js';
 import type { FollowerHeartbeat } from './follower/follow.js';
 import { batchPreparationWorkflowId, batchSubmissionWorkflowId, marketWorkflowId, statusQuery, type MarketProblem, type MarketStatus } from './workflows/definitions.js';
 import type { marketWorkflow } from './workflows/market.js';
 
 /** How long a status query may take: a market whose worker is down must not hold up the others. */
 const QUERY_DEADLINE_MS = 10_000;
+
+type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
 
 export interface MarketRow {
   market: string;
@@ -50,7 +53,7 @@ export function summarize(status: MarketStatus, workflow = 'RUNNING'): Record<st
  * The follower's live view from describe: its heartbeat (cursor and head of the running long
  * poll, ahead of the last checkpoint), its attempt and last failure.
  */
-function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo[] | null | undefined): Record<string, unknown> | null {
+function followerActivity(pending: PendingActivity[] | null | undefined): Record<string, unknown> | null {
   const activity = pending?.find((a) => a.activityType?.name === 'followChain' || a.activityType?.name === 'watchHead');
   if (!activity) return null;
   const payload = activity.heartbeatDetails?.payloads?.[0];
@@ -71,22 +74,45 @@ function followerActivity(pending: temporal.api.workflow.v1.IPendingActivityInfo
 const EPOCHS_DESCRIBED = 20;
 
 /**
+ * The open epochs' pending activities (the most recent epochs first, at most EPOCHS_DESCRIBED,
+ * so that a status stays cheap), by epoch.
+ */
+async function epochActivities(client: Client, market: string, openEpochs: readonly string[]): Promise<Array<{ epochId: string; pending: PendingActivity[] }>> {
+  const ids = openEpochs.slice(-EPOCHS_DESCRIBED).flatMap((epochId) => [batchPreparationWorkflowId(market, epochId), batchSubmissionWorkflowId(market, epochId)].map((id) => ({ epochId, id })));
+  const described = await Promise.all(ids.map(({ epochId, id }) => client.workflow.getHandle(id).describe().then((d) => ({ epochId, pending: d.raw.pendingActivities ?? [] }), () => null)));
+  return described.filter((x) => x !== null);
+}
+
+/**
  * The open epochs whose activities Temporal is retrying (an effect that keeps failing: a Redis
  * key of the wrong type, the relayer down): one `epoch-retrying` problem each, with the
  * activity's attempt and last failure.
  */
-async function epochProblems(client: Client, market: string, openEpochs: readonly string[]): Promise<MarketProblem[]> {
-  const ids = openEpochs.slice(-EPOCHS_DESCRIBED).flatMap((epochId) => [batchPreparationWorkflowId(market, epochId), batchSubmissionWorkflowId(market, epochId)].map((id) => ({ epochId, id })));
-  const described = await Promise.all(ids.map(({ epochId, id }) => client.workflow.getHandle(id).describe().then((d) => ({ epochId, d }), () => null)));
-  return described.flatMap((x) =>
-    (x?.d.raw.pendingActivities ?? [])
+function epochProblems(epochs: Array<{ epochId: string; pending: PendingActivity[] }>): MarketProblem[] {
+  return epochs.flatMap(({ epochId, pending }) =>
+    pending
       .filter((a) => (a.attempt ?? 0) > 1 && a.lastFailure)
       .map((a) => ({
         kind: 'epoch-retrying' as const,
         since: iso(a.scheduledTime),
-        detail: `epoch ${x!.epochId}: ${a.activityType?.name ?? 'activity'} attempt ${a.attempt}: ${a.lastFailure!.message ?? ''}`,
+        detail: `epoch ${epochId}: ${a.activityType?.name ?? 'activity'} attempt ${a.attempt}: ${a.lastFailure!.message ?? ''}`,
       })),
   );
+}
+
+/**
+ * `redis-unavailable` from the last failure of any pending activity of the market or its epochs
+ * (see activities/redis-outage.ts): the market may wait for Redis in an activity other than the
+ * follower, which reports an outage itself.
+ */
+function redisOutage(pending: PendingActivity[]): MarketProblem | null {
+  const failures = pending.map((a) => a.lastFailure).filter((f) => f?.applicationFailureInfo?.type === REDIS_UNAVAILABLE);
+  if (failures.length === 0) return null;
+  const since = Math.min(...failures.map((f) => {
+    const payload = f!.applicationFailureInfo!.details?.payloads?.[0];
+    return (payload && defaultPayloadConverter.fromPayload<number>(payload)) || Date.now();
+  }));
+  return { kind: 'redis-unavailable', since: new Date(since).toISOString(), detail: failures[0]!.message ?? 'the worker cannot reach Redis' };
 }
 
 /**
@@ -109,11 +135,15 @@ export async function describeMarket(client: Client, market: string): Promise<Ma
     } catch (err) {
       return { market, workflowId, workflow, state: 'unknown', error: `status query failed (is a worker running?): ${err instanceof Error ? err.message : String(err)}` };
     }
-    const retrying = await epochProblems(client, market, status.openEpochs);
+    const epochs = await epochActivities(client, market, status.openEpochs);
+    const added = epochProblems(epochs);
+    const outage = status.problems.some((p) => p.kind === 'redis-unavailable') ? null : redisOutage([...(description.raw.pendingActivities ?? []), ...epochs.flatMap((e) => e.pending)]);
+    if (outage) added.unshift(outage);
     const row: MarketRow = { market, workflowId, workflow, ...summarize(status) };
-    if (retrying.length > 0) {
-      row.problems = [...status.problems, ...retrying];
-      if (row.health === 'ok') row.health = 'degraded';
+    if (added.length > 0) {
+      row.problems = [...status.problems, ...added];
+      if (outage) row.health = 'failed';
+      else if (row.health === 'ok') row.health = 'degraded';
     }
     const follower = followerActivity(description.raw.pendingActivities);
     if (follower) {

@@ -1,15 +1,18 @@
 /**
  * The seqflow worker: one process, one task queue, the market and epoch workflows, and
- * activities sharing one chain client and one Redis client. SIGINT/SIGTERM shut it down
- * cleanly: polling stops, running activities get a grace period, connections close.
+ * activities sharing one chain client and one Redis connection. Start-up checks the
+ * configuration and then the services (Redis and its database, Temporal and its namespace):
+ * any failure exits 2 naming its variable. SIGINT/SIGTERM shut it down cleanly: polling
+ * stops, running activities get a grace period, connections close.
  */
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { ChainClient } from './chain/rpc.js';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { PinoTemporalLogger, createPinoLogger } from './logger.js';
+import { RedisConnection } from './services/redis.js';
+import { connectWorker } from './services/temporal.js';
 
 async function run(config: WorkerConfig): Promise<void> {
   const logger = createPinoLogger(config.logLevel);
@@ -19,18 +22,12 @@ async function run(config: WorkerConfig): Promise<void> {
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
 
-  const redis = new Redis({
-    host: config.redis.host,
-    port: config.redis.port,
-    db: config.redis.db,
-    password: config.redis.password,
-    lazyConnect: true,
-  });
+  const redis = new RedisConnection(config.redis, logger);
   const chain = new ChainClient(config.rpcNodes, { timeoutMs: 30_000 });
   let connection: NativeConnection | undefined;
   try {
-    await redis.connect();
-    connection = await NativeConnection.connect({ address: config.temporal.address });
+    await redis.open();
+    connection = await connectWorker(config.temporal);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -49,7 +46,7 @@ async function run(config: WorkerConfig): Promise<void> {
     await worker.run();
     logger.info('seqflow worker stopped');
   } finally {
-    redis.disconnect();
+    redis.close();
     await connection?.close();
   }
 }

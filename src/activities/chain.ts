@@ -13,11 +13,14 @@ import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } f
 import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
+import type { RedisStatus } from '../services/redis.js';
 import { KeepAlive } from './keep-alive.js';
 
 export interface ChainActivityDeps {
   chain: ChainClient;
   redis: Redis;
+  /** Whether `redis` is reachable now (the worker's RedisConnection). */
+  redisStatus: RedisStatus;
   protocolStateContract: string;
   follower: Omit<FollowerSettings, 'contract' | 'topic0s'>;
   /** Also follow SnapshotBatchSubmitted (only needed when the attestor queue is fed). */
@@ -50,7 +53,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
       const ctx = Context.current();
       const alive = new KeepAlive(ctx);
       try {
-        return await new Follower(chain, recordOf(input.market), settings, input.market, range).run(input, {
+        return await new Follower(chain, recordOf(input.market), settings, input.market, range, deps.redisStatus).run(input, {
           heartbeat: (details) => alive.beat(details),
           sleep: (ms) => ctx.sleep(ms),
           signal: ctx.cancellationSignal,

@@ -1,26 +1,29 @@
 /**
- * All activities of the worker, built from the process's single chain client, Redis client
+ * All activities of the worker, built from the process's single chain client, Redis connection
  * and config. Workflows import only the type.
  */
-import type { Redis } from 'ioredis';
 import type { ChainClient } from '../chain/rpc.js';
 import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
 import { createChainActivities } from './chain.js';
 import { keptAlive } from './keep-alive.js';
+import { namingRedisOutage } from './redis-outage.js';
 import { createRelayerActivities } from './relayer.js';
 import { REJECTION_WINDOW_MS } from '../follower/follow.js';
 import { AdaptiveRange } from '../follower/range.js';
+import type { RedisConnection } from '../services/redis.js';
 import { createRewardActivities } from './rewards.js';
 
-export function createActivities(deps: { chain: ChainClient; redis: Redis; config: WorkerConfig }) {
-  const { chain, redis, config } = deps;
+export function createActivities(deps: { chain: ChainClient; redis: RedisConnection; config: WorkerConfig }) {
+  const { chain, config } = deps;
+  const redis = deps.redis.client;
   // A provider's eth_getLogs limits hold for every market and activity: learnt once per worker.
   const range = new AdaptiveRange(config.logRangeBlocks);
   // Every activity heartbeats while it runs (keep-alive.ts); followChain and watchHead with their progress.
   const { followChain, watchHead, ...chainReads } = createChainActivities({
       chain,
       redis,
+      redisStatus: deps.redis,
       protocolStateContract: config.protocolStateContract,
       follower: {
         confirmations: config.confirmations,
@@ -34,7 +37,7 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
       rewards: config.rewards,
       range,
   });
-  return {
+  return namingRedisOutage(deps.redis, {
     followChain,
     watchHead,
     ...keptAlive(chainReads),
@@ -53,7 +56,7 @@ export function createActivities(deps: { chain: ChainClient; redis: Redis; confi
     })),
     ...keptAlive(createRelayerActivities({ redis, relayer: config.relayer })),
     ...keptAlive(createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards })),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

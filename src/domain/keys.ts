@@ -60,6 +60,9 @@ export const rewardUpdateChunks = (market: string, updateId: string) => `seqflow
 /** Set of the chunk indexes of a reward update the relayer accepted. */
 export const rewardChunksSent = (market: string, updateId: string) => `seqflow:RewardChunksSent.${market}.${updateId}`;
 
+/** The market's marker, a string only seqflow writes, without a TTL: gone means Redis lost its data (restarted empty, flushed, evicted). */
+export const redisMarker = (market: string) => `seqflow:DataMarker.${market}`;
+
 /** The chain follower's canonical hashes of a market's recent blocks: sorted set, score = block number, member `<n>:<hash>`. */
 export const followerCanonicalChain = (market: string) => `seqflow:CanonicalChain.${market}`;
 

@@ -78,6 +78,11 @@ export interface FollowChainInput {
    * result may be lost (a cancelled or timed-out call) after the activity returned it.
    */
   ackEventIds?: string[];
+  /**
+   * The market's marker in Redis (see FollowerRecord.marker): written when `seenAtMs` is null,
+   * else checked on every poll; gone means Redis lost its data since `seenAtMs` (wall clock).
+   */
+  redisMarker?: { id: string; seenAtMs: number | null };
 }
 
 /** What keeps the follower from working normally; null when all is well. */
@@ -86,6 +91,8 @@ export interface FollowerConditions {
   stalled: { sinceMs: number; lastError: string } | null;
   /** RPC answers refused since `sinceMs` (wall clock), the last one at `lastAtMs`, within the last minute. */
   rejecting: { sinceMs: number; lastAtMs: number; count: number; lastReason: string } | null;
+  /** The worker's Redis is unreachable since `sinceMs` (wall clock); absent before 0.4.0. */
+  redis?: { sinceMs: number; lastError: string } | null;
 }
 
 /**
@@ -120,6 +127,11 @@ export interface FollowChainResult {
   violation?: FinalityViolation;
   /** dayCounter at block `blockNumber` (the last block scanned) differs from the market's day. */
   dayCounter?: { day: string; blockNumber: number };
+  // The fields below are absent in histories from before 0.4.0.
+  /** When the follower last saw the market's Redis marker (wall clock), written or found. */
+  redisMarkerSeenAtMs?: number;
+  /** The marker was gone at `detectedAtMs`: Redis lost its data after `lastSeenMs` (both wall clock). */
+  redisDataLost?: { lastSeenMs: number; detectedAtMs: number };
 }
 
 /** The market's contract parameters, and the worker's reward settings the workflows act on. */

@@ -1,17 +1,19 @@
 /**
  * The follower's long poll for one market (run by the `followChain` activity): reads a sane
  * head, steps the scanner towards it, re-scans old wide ranges once they are due, checks the
- * chain's dayCounter, and returns when it has events, a finality violation, a day change, a
- * change in its conditions (stalled, refusing answers), or after `maxWaitMs`.
+ * chain's dayCounter and the market's Redis marker, and returns when it has events, a finality
+ * violation, a day change, lost Redis data, a change in its conditions (stalled, refusing
+ * answers, Redis unreachable), or after `maxWaitMs`.
  *
  * Failures do not end the call: a refused answer or an unreachable node is retried here with
  * backoff, and shows as a condition the market reports (`follower-stalled`,
- * `rpc-answers-rejected`) instead of hiding in an activity's retry count.
+ * `rpc-answers-rejected`, `redis-unavailable`) instead of hiding in an activity's retry count.
  */
 import { log } from '@temporalio/activity';
 import { protocolState } from '../chain/abi.js';
 import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
+import type { RedisStatus } from '../services/redis.js';
 import type { AdaptiveRange } from './range.js';
 import type { FollowerRecord } from './record.js';
 import { ChainScanner, ForkBelowReorgDepth } from './scanner.js';
@@ -74,6 +76,8 @@ export class Follower {
     private readonly market: string,
     /** The eth_getLogs span, learnt from the provider and shared by every call (and market) of the worker. */
     private readonly range: AdaptiveRange,
+    /** The worker's Redis connection: while it is down the follower waits and says so. */
+    private readonly redis: RedisStatus,
   ) {
     this.dayCounterAt = (block) => chain.viewUint(settings.contract, protocolState, 'dayCounter', [market], block);
   }
@@ -102,6 +106,8 @@ export class Follower {
     let lastRejectionMs = input.shown?.rejecting?.lastAtMs ?? 0;
     let lastRejection = input.shown?.rejecting?.lastReason ?? '';
     let dayCheckedAt = 0;
+    let marker = input.redisMarker;
+    let markerSeenAtMs: number | undefined;
 
     const opts: CallOptions = {
       signal: io.signal,
@@ -124,9 +130,11 @@ export class Follower {
         rejectingSince = null;
         rejectingCount = 0;
       }
+      const outage = this.redis.outage;
       return {
         stalled: stalled ? { sinceMs: lastProgressMs, lastError: lastError ?? 'no error, but no progress' } : null,
         rejecting: rejecting ? { sinceMs: rejectingSince!, lastAtMs: lastRejectionMs, count: rejectingCount, lastReason: lastRejection } : null,
+        redis: outage && { sinceMs: outage.sinceMs, lastError: outage.lastError },
       };
     };
     const result = (extra: Partial<FollowChainResult> = {}): FollowChainResult => ({
@@ -138,19 +146,39 @@ export class Follower {
       reorgDepthMax,
       rejectedAnswers,
       conditions: conditions(),
+      ...(markerSeenAtMs === undefined ? {} : { redisMarkerSeenAtMs: markerSeenAtMs }),
       ...extra,
     });
-    const changed = (c: FollowerConditions) => (c.stalled === null) !== (input.shown?.stalled == null) || (c.rejecting === null) !== (input.shown?.rejecting == null);
+    const shown = (c: FollowerConditions | undefined) => [c?.stalled, c?.rejecting, c?.redis].map((x) => x != null).join();
+    const changed = (c: FollowerConditions) => shown(c) !== shown(input.shown);
 
-    await this.record.noteReported(input.ackEventIds ?? [], cursor.rescan?.nextBlock ?? cursor.nextBlock);
-    if (cursor.forget) {
-      // Rewound by the operator: what was recorded above the new cursor belongs to the old chain.
-      await this.record.forgetAbove(cursor.nextBlock - 1, cursor.forget.upTo);
-      cursor = { ...cursor, forget: null };
-    }
+    let acked = false;
     for (;;) {
       let idle = false;
+      const outage = this.redis.outage;
+      if (outage) {
+        // Nothing to record the chain in: wait for Redis (ioredis reconnects) and say why.
+        lastError = `Redis unavailable: ${outage.lastError}`;
+        io.heartbeat({ cursor, head: head?.number ?? null, rangeBlocks: range.size, lastError, rejectedAnswers });
+        if (changed(conditions()) || Date.now() >= deadline) return result();
+        await io.sleep(s.pollIntervalMs);
+        continue;
+      }
       try {
+        if (marker) {
+          const lost = await this.checkMarker(marker);
+          if (lost) return result({ redisDataLost: lost });
+          marker = { ...marker, seenAtMs: (markerSeenAtMs = Date.now()) };
+        }
+        if (!acked) {
+          await this.record.noteReported(input.ackEventIds ?? [], cursor.rescan?.nextBlock ?? cursor.nextBlock);
+          acked = true;
+        }
+        if (cursor.forget) {
+          // Rewound by the operator: what was recorded above the new cursor belongs to the old chain.
+          await this.record.forgetAbove(cursor.nextBlock - 1, cursor.forget.upTo);
+          cursor = { ...cursor, forget: null };
+        }
         head = await this.chain.head({ ...opts, floor: headFloor });
         headFloor = head.number;
         const safeHead = head.number - s.confirmations;
@@ -222,6 +250,19 @@ export class Follower {
       if (errorStreak > 0) await io.sleep(Math.min(MAX_BACKOFF_MS, s.pollIntervalMs * 2 ** Math.min(errorStreak - 1, 10)));
       else if (idle) await io.sleep(Math.min(s.pollIntervalMs, Math.max(0, deadline - Date.now())));
     }
+  }
+
+  /**
+   * Writes the market's marker when it is new; else checks that it is still there. Gone: Redis
+   * lost its data after `seenAtMs`; the marker is written again, so that the loss is reported once.
+   */
+  private async checkMarker(marker: { id: string; seenAtMs: number | null }): Promise<{ lastSeenMs: number; detectedAtMs: number } | null> {
+    if (marker.seenAtMs !== null && (await this.record.hasMarker(marker.id))) return null;
+    await this.record.putMarker(marker.id);
+    if (marker.seenAtMs === null) return null;
+    const lost = { lastSeenMs: marker.seenAtMs, detectedAtMs: Date.now() };
+    log.error('Redis lost its data: the market marker is gone', { market: this.market, lastSeen: new Date(lost.lastSeenMs).toISOString() });
+    return lost;
   }
 
   /**

@@ -4,7 +4,9 @@
  *   walked back to the block where the chains part (a sorted set scored by block number);
  *   `BlockHashByNumberKey.<n>` is written alongside for the upstream's readers;
  * - the events the market acknowledged receiving, so that the delayed re-scan of wide ranges
- *   reports only what a first answer missed.
+ *   reports only what a first answer missed;
+ * - the market's marker, a value written once that tells whether Redis still holds what
+ *   seqflow wrote (a server restarted without persistence, a FLUSHALL, an eviction lose it).
  */
 import type { Redis } from 'ioredis';
 import type { BlockHeader } from '../chain/rpc.js';
@@ -21,6 +23,7 @@ async function exec(pipeline: ReturnType<Redis['multi']>): Promise<void> {
 export class FollowerRecord {
   private readonly chainKey: string;
   private readonly reportedKey: string;
+  private readonly markerKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -30,6 +33,17 @@ export class FollowerRecord {
   ) {
     this.chainKey = keys.followerCanonicalChain(market.toLowerCase());
     this.reportedKey = keys.followerReportedEvents(market.toLowerCase());
+    this.markerKey = keys.redisMarker(market.toLowerCase());
+  }
+
+  /** Writes the market's marker `id` (no TTL: only data loss removes it). */
+  async putMarker(id: string): Promise<void> {
+    await this.redis.set(this.markerKey, id);
+  }
+
+  /** Whether the market's marker `id` is still there. */
+  async hasMarker(id: string): Promise<boolean> {
+    return (await this.redis.get(this.markerKey)) === id;
   }
 
   /** The recorded canonical hashes of blocks `from..to` (null where none is recorded). */

@@ -44,19 +44,21 @@ export interface MarketStats {
 /**
  * Something keeps the market from working normally. Kinds: `finality-violation` (the chain
  * disagrees with what was recorded beyond any reorg: the market stops advancing until an
- * operator acts), `follower-stalled` (no progress while the chain moves), `rpc-answers-rejected`
- * (answers refused in the last minute), `day-mismatch` (dayCounter below the market's day);
- * and, added by the status the operator reads (src/status.ts), `epoch-retrying` (an open epoch's
- * effect keeps failing: Temporal retries it).
+ * operator acts), `follower-stalled` (no progress while the chain moves), `redis-unavailable`
+ * (the worker cannot reach Redis: nothing advances until it is back), `redis-data-lost` (Redis
+ * lost what seqflow wrote: the epochs it may have hit are named; cleared by `resume`),
+ * `rpc-answers-rejected` (answers refused in the last minute), `day-mismatch` (dayCounter below
+ * the market's day); and, added by the status the operator reads (src/status.ts),
+ * `epoch-retrying` (an open epoch's effect keeps failing: Temporal retries it).
  */
 export interface MarketProblem {
-  kind: 'finality-violation' | 'follower-stalled' | 'rpc-answers-rejected' | 'day-mismatch' | 'epoch-retrying';
+  kind: 'finality-violation' | 'follower-stalled' | 'redis-unavailable' | 'redis-data-lost' | 'rpc-answers-rejected' | 'day-mismatch' | 'epoch-retrying';
   /** ISO 8601, when it began. */
   since: string;
   detail: string;
 }
 
-/** `failed`: the market does not advance (finality violation, stalled follower); `degraded`: it advances, with problems. */
+/** `failed`: the market does not advance (finality violation, stalled follower, Redis unreachable); `degraded`: it advances, with problems. */
 export type MarketHealth = 'ok' | 'degraded' | 'failed';
 
 /** The market's day, as the chain says (dayCounter, then each DayStartedEvent). */
@@ -95,6 +97,13 @@ export interface MarketState {
   orphanedEpochs?: string[];
   /** Releases of epochs seen while their preparation was open: one is used if that preparation ends orphaned. */
   rereleases?: EpochReleased[];
+  // Absent in states from before 0.4.0:
+  /** The market's Redis marker (see FollowChainInput.redisMarker). */
+  redisMarker?: { id: string; seenAtMs: number | null };
+  /** Epochs closed (workflow time) since the follower last saw the marker: a data loss may have hit their reads. */
+  recentlyClosed?: Array<{ epochId: string; atMs: number }>;
+  /** Redis lost its data: detected at `sinceMs`, after `lastSeenMs`; `epochs` whose windows overlapped it. Cleared by `resume`. */
+  redisDataLost?: { sinceMs: number; lastSeenMs: number; epochs: string[] } | null;
 }
 
 export interface MarketWorkflowInput {

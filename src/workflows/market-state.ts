@@ -10,6 +10,8 @@ import type { DayTracking, EpochClosed, MarketHealth, MarketProblem, MarketState
 
 /** Orphaned epochs and re-releases remembered, most recent last. */
 const REMEMBERED_EPOCHS = 64;
+/** Epochs closed since the Redis marker was last seen, remembered at most (a follower down for long). */
+const REMEMBERED_CLOSES = 256;
 
 /** What the market workflow starts after a follower result, in chain order. */
 export interface MarketPlan {
@@ -42,7 +44,7 @@ export function initialMarketState(market: string): MarketState {
       reorgDepthMax: 0,
       eventsRecovered: 0,
     },
-    follower: { stalled: null, rejecting: null },
+    follower: { stalled: null, rejecting: null, redis: null },
     violation: null,
     dayMismatch: null,
     orphanedEpochs: [],
@@ -82,6 +84,8 @@ export class Market {
     if (result.conditions) state.follower = result.conditions;
     state.ackEventIds = result.events.flatMap((e) => (e.blockHash === undefined ? [] : [eventId({ ...e, blockHash: e.blockHash })]));
     if (result.violation) state.violation = { ...result.violation, sinceMs: nowMs };
+    if (result.redisMarkerSeenAtMs !== undefined) this.redisMarkerSeen(result.redisMarkerSeenAtMs);
+    if (result.redisDataLost) this.redisDataLost(result.redisDataLost);
     if (!result.dayCounter || !state.days) return result.events;
     return [...result.events, ...this.dayCounterSays(result.dayCounter, result.events, nowMs)];
   }
@@ -114,13 +118,42 @@ export class Market {
 
   /** Not following (paused or halted): the follower's conditions say nothing until it runs again. */
   followerStopped(): void {
-    this.state.follower = { stalled: null, rejecting: null };
+    this.state.follower = { stalled: null, rejecting: null, redis: null };
   }
 
-  /** The operator's resume: following again, also after a finality violation (the follower checks anew). */
+  /**
+   * The operator's resume: following again, also after a finality violation (the follower
+   * checks anew); a Redis data loss is taken as seen.
+   */
   resume(): void {
     this.state.paused = false;
     this.state.violation = null;
+    this.state.redisDataLost = null;
+  }
+
+  /** The marker the follower keeps in Redis for this market, made once with `newId` (see FollowChainInput.redisMarker). */
+  redisMarker(newId: () => string): { id: string; seenAtMs: number | null } {
+    return (this.state.redisMarker ??= { id: newId(), seenAtMs: null });
+  }
+
+  /** Epochs closed before the marker was seen read a Redis that still held its data: forgotten. */
+  private redisMarkerSeen(atMs: number): void {
+    const { state } = this;
+    if (state.redisMarker) state.redisMarker.seenAtMs = atMs;
+    state.recentlyClosed = (state.recentlyClosed ?? []).filter((c) => c.atMs >= atMs);
+  }
+
+  /**
+   * Redis lost its data after `lastSeenMs`: the epochs whose windows overlapped the loss are the
+   * open ones and those closed since; their counts and batches may miss submissions.
+   */
+  private redisDataLost(lost: { lastSeenMs: number; detectedAtMs: number }): void {
+    const { state } = this;
+    const closed = (state.recentlyClosed ?? []).filter((c) => c.atMs >= lost.lastSeenMs).map((c) => c.epochId);
+    const before = state.redisDataLost;
+    const epochs = [...new Set([...(before?.epochs ?? []), ...closed, ...state.openEpochs])].sort(compareDecimal);
+    state.redisDataLost = { sinceMs: before?.sinceMs ?? lost.detectedAtMs, lastSeenMs: before?.lastSeenMs ?? lost.lastSeenMs, epochs };
+    this.redisMarkerSeen(lost.detectedAtMs); // the follower wrote the marker again
   }
 
   /** Throws unless `toBlock` is a block at or below the cursor. */
@@ -140,10 +173,21 @@ export class Market {
   }
 
   problems(): MarketProblem[] {
-    const { violation, follower, dayMismatch, days } = this.state;
+    const { violation, follower, dayMismatch, days, redisDataLost } = this.state;
     const problems: MarketProblem[] = [];
     if (violation) problems.push({ kind: 'finality-violation', since: iso(violation.sinceMs), detail: `${violation.kind} at block ${violation.atBlock}: ${violation.detail}` });
     if (follower?.stalled) problems.push({ kind: 'follower-stalled', since: iso(follower.stalled.sinceMs), detail: `no progress; last error: ${follower.stalled.lastError}` });
+    if (follower?.redis) problems.push({ kind: 'redis-unavailable', since: iso(follower.redis.sinceMs), detail: `the worker cannot reach Redis: ${follower.redis.lastError}` });
+    if (redisDataLost) {
+      const { sinceMs, lastSeenMs, epochs } = redisDataLost;
+      problems.push({
+        kind: 'redis-data-lost',
+        since: iso(sinceMs),
+        detail:
+          `Redis lost its data between ${iso(lastSeenMs)} and ${iso(sinceMs)} (restarted without persistence, flushed or evicted): ` +
+          `${epochs.length === 0 ? 'no epoch was open' : `epochs ${epochs.join(', ')} may have been counted and batched without some submissions`}; resume clears this`,
+      });
+    }
     if (follower?.rejecting) {
       const { sinceMs, count, lastReason } = follower.rejecting;
       problems.push({ kind: 'rpc-answers-rejected', since: iso(sinceMs), detail: `${count} answer${count === 1 ? '' : 's'} refused; last: ${lastReason}` });
@@ -156,7 +200,7 @@ export class Market {
 
   health(): MarketHealth {
     const problems = this.problems();
-    if (problems.some((p) => p.kind === 'finality-violation' || p.kind === 'follower-stalled')) return 'failed';
+    if (problems.some((p) => p.kind === 'finality-violation' || p.kind === 'follower-stalled' || p.kind === 'redis-unavailable')) return 'failed';
     return problems.length > 0 ? 'degraded' : 'ok';
   }
 
@@ -189,11 +233,16 @@ export class Market {
     return (this.state.orphanedEpochs ?? []).includes(epochId);
   }
 
-  /** Takes a preparation's report. Returns a release to start the epoch again from, when it ended orphaned and one was seen meanwhile. */
-  epochClosed(report: EpochClosed): EpochReleased | null {
+  /**
+   * Takes a preparation's report at `nowMs`. Returns a release to start the epoch again from,
+   * when it ended orphaned and one was seen meanwhile.
+   */
+  epochClosed(report: EpochClosed, nowMs: number): EpochReleased | null {
     const { state } = this;
     const stats = state.stats;
     state.openEpochs = state.openEpochs.filter((id) => id !== report.epochId);
+    // Until the follower sees the Redis marker after this, a data loss may have hit this epoch's reads.
+    if (state.redisMarker) state.recentlyClosed = [...(state.recentlyClosed ?? []), { epochId: report.epochId, atMs: nowMs }].slice(-REMEMBERED_CLOSES);
     const rerelease = (state.rereleases ?? []).find((e) => e.epochId === report.epochId) ?? null;
     state.rereleases = (state.rereleases ?? []).filter((e) => e.epochId !== report.epochId);
     if (report.outcome.status === 'batched') stats.epochsBatched++;

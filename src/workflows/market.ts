@@ -16,6 +16,7 @@ import {
   patched,
   setHandler,
   startChild,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -99,7 +100,7 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
     },
   );
   setHandler(epochClosedSignal, async (report) => {
-    const restart = market.epochClosed(report);
+    const restart = market.epochClosed(report, Date.now());
     if (report.outcome.status === 'orphaned') log.warn('epoch orphaned: its release left the chain', { market: input.market, epochId: report.epochId, detail: report.outcome.detail });
     // Released again while its preparation was open, on the chain as it is now: that release counts.
     if (restart && params) await startBatchPreparation(market, restart, params.submissionWindowSeconds, market.days?.day);
@@ -154,6 +155,7 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
           day: market.followerDay(),
           ...(follower ? { shown: follower } : {}),
           ...(ackEventIds?.length ? { ackEventIds } : {}),
+          redisMarker: market.redisMarker(uuid4),
         }),
       );
     } catch (err) {

@@ -10,16 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { toBeHex } from 'ethers';
 import { createChainActivities } from '../../src/activities/chain.js';
+import { namingRedisOutage, REDIS_UNAVAILABLE } from '../../src/activities/redis-outage.js';
 import { ChainClient } from '../../src/chain/rpc.js';
 import { eventId } from '../../src/domain/events.js';
 import * as keys from '../../src/domain/keys.js';
 import type { ChainCursor, EpochReleased, FollowChainInput, FollowChainResult, MarketEvent } from '../../src/domain/types.js';
 import type { FollowerHeartbeat } from '../../src/follower/follow.js';
 import { AdaptiveRange, REGROW_AFTER } from '../../src/follower/range.js';
+import { RedisConnection } from '../../src/services/redis.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
+import { waitFor } from '../support/process.js';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRpcProxy, type RpcProxy } from '../support/rpc-proxy.js';
@@ -36,6 +39,8 @@ const EMPTY_BLOCKS = 100_000;
 
 let node: HardhatNode | undefined;
 let redis: RedisServer | undefined;
+/** seqflow's own connection to `redis`, as the worker makes it. */
+let connection: RedisConnection | undefined;
 let proxy: RpcProxy | undefined;
 let testChain: TestChain;
 let activities: ReturnType<typeof createChainActivities>;
@@ -45,11 +50,20 @@ let C: string;
 
 type Release = { epochId: number; blockNumber: number; blockHash: string };
 
+/** A connection as the worker opens it, its log lines kept in `lines`. */
+async function openConnection(port: number, lines: string[] = []): Promise<RedisConnection> {
+  const logger = { warn: (_: object, message: string) => void lines.push(message), info: (_: object, message: string) => void lines.push(message) };
+  const opened = new RedisConnection({ host: '127.0.0.1', port, db: 0, password: undefined }, logger);
+  await opened.open();
+  return opened;
+}
+
 function activitiesWith(overrides: { logRangeBlocks?: number; maxReorgDepth?: number; rejectionWindowMs?: number } = {}) {
   return createChainActivities({
     // A client of its own: heads already seen are per client, and the reorg tests make the chain shorter.
     chain: new ChainClient([proxy!.url]),
-    redis: redis!.client,
+    redis: connection!.client,
+    redisStatus: connection!,
     protocolStateContract: testChain.protocolStateAddress,
     follower: {
       confirmations: CONFIRMATIONS,
@@ -120,6 +134,7 @@ before(async () => {
   [testChain, proxy] = await Promise.all([deployTestContracts(node.url, 3, { submissionWindow: SUBMISSION_WINDOW }), startRpcProxy(node.url)]);
   await testChain.provider.send('evm_setIntervalMining', [0]);
   [A, B, C] = testChain.markets as [string, string, string];
+  connection = await openConnection(redis.port);
   activities = activitiesWith();
 });
 
@@ -127,6 +142,7 @@ beforeEach(() => proxy?.clear());
 
 after(async () => {
   testChain?.provider.destroy();
+  connection?.close();
   await Promise.all([proxy?.stop(), node?.stop(), redis?.stop()]);
 });
 
@@ -203,7 +219,7 @@ describe('the two zones', () => {
     assert.deepEqual(result.events, []);
     assert.equal(result.head, head);
     assert.deepEqual(result.cursor, { ...(await cursorAt(head - CONFIRMATIONS + 1)), rescan: null });
-    assert.deepEqual(result.conditions, { stalled: null, rejecting: null });
+    assert.deepEqual(result.conditions, { stalled: null, rejecting: null, redis: null });
     assert.ok(ms >= 780 && ms < 2500, `returned after ${ms.toFixed(0)} ms`);
   });
 
@@ -388,7 +404,8 @@ describe('a second opinion and bounded bookkeeping', () => {
     try {
       const acts = createChainActivities({
         chain: new ChainClient([lying.url, proxy!.url]),
-        redis: redis!.client,
+        redis: connection!.client,
+        redisStatus: connection!,
         protocolStateContract: testChain.protocolStateAddress,
         follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: STALL_MS, rejectionWindowMs: 60_000 },
         followSnapshotBatches: true,
@@ -596,6 +613,121 @@ describe('conditions and the day', () => {
     // The same day: no early return.
     const same = await runActivity(activities.followChain, { market: B, cursor: result.cursor, maxWaitMs: 300, day: '9' });
     assert.equal(same.dayCounter, undefined);
+  });
+});
+
+describe('Redis: an outage and a data loss (issue 7 rows 6 and 9)', () => {
+  test('an outage returns at once as a condition and clears when Redis is back; logged once each way; the marker survives a restart with data', async () => {
+    const own = await startRedis();
+    const lines: string[] = [];
+    const conn = await openConnection(own.port, lines);
+    try {
+      const acts = createChainActivities({
+        chain: new ChainClient([proxy!.url]),
+        redis: conn.client,
+        redisStatus: conn,
+        protocolStateContract: testChain.protocolStateAddress,
+        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
+        followSnapshotBatches: true,
+        rewards: REWARDS,
+        range: new AdaptiveRange(LOG_RANGE),
+      });
+      const cursor = await cursorAt((await testChain.blockNumber()) + 1);
+      const first = await runActivity(acts.followChain, { market: C, cursor, maxWaitMs: 300, redisMarker: { id: 'marker-C', seenAtMs: null } });
+      assert.equal(await own.client.get(keys.redisMarker(C.toLowerCase())), 'marker-C', 'written when new');
+      assert.ok(first.redisMarkerSeenAtMs! > 0);
+      const marker = { id: 'marker-C', seenAtMs: first.redisMarkerSeenAtMs! };
+
+      await own.down({ keepData: true });
+      const t0 = performance.now();
+      const down = await runActivity(acts.followChain, { market: C, cursor: first.cursor, maxWaitMs: 20_000, shown: first.conditions!, redisMarker: marker });
+      assert.ok(performance.now() - t0 < 2000, 'the outage is reported at once');
+      assert.match(down.conditions!.redis!.lastError, /ECONNREFUSED|Connection is closed|^the connection to 127\.0\.0\.1:\d+ closed$/);
+      assert.equal(down.redisDataLost, undefined);
+      assert.equal(down.cursor.nextBlock, first.cursor.nextBlock, 'nothing scanned without Redis');
+
+      // Shown as down, the call waits for Redis, polling, and returns once it is back.
+      setTimeout(() => void own.up(), 1500);
+      const back = await runActivity(acts.followChain, { market: C, cursor: down.cursor, maxWaitMs: 20_000, shown: down.conditions!, redisMarker: marker });
+      assert.equal(back.conditions!.redis, null);
+      assert.equal(back.redisDataLost, undefined, 'restarted with its data: nothing lost');
+      assert.deepEqual(lines, ['Redis is unavailable: effects wait until it is back', 'Redis is available again'], 'one line when it goes, one when it is back, however many reconnects failed');
+    } finally {
+      conn.close();
+      await own.stop();
+    }
+  });
+
+  test('Redis restarted empty: the marker is gone, the loss is reported once with when the marker was last seen', async () => {
+    const own = await startRedis();
+    const conn = await openConnection(own.port);
+    try {
+      const acts = createChainActivities({
+        chain: new ChainClient([proxy!.url]),
+        redis: conn.client,
+        redisStatus: conn,
+        protocolStateContract: testChain.protocolStateAddress,
+        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
+        followSnapshotBatches: true,
+        rewards: REWARDS,
+        range: new AdaptiveRange(LOG_RANGE),
+      });
+      const cursor = await cursorAt((await testChain.blockNumber()) + 1);
+      const first = await runActivity(acts.followChain, { market: C, cursor, maxWaitMs: 300, redisMarker: { id: 'marker-C', seenAtMs: null } });
+      const seen = first.redisMarkerSeenAtMs!;
+      await own.down({ keepData: false });
+      await own.up();
+      await waitFor('the connection to be back', async () => conn.outage === null && conn.client.status === 'ready');
+      const run = startActivity(acts.followChain, [{ market: C, cursor: first.cursor, maxWaitMs: 5000, redisMarker: { id: 'marker-C', seenAtMs: seen } }]);
+      const lost = await run.result;
+      assert.equal(lost.redisDataLost?.lastSeenMs, seen);
+      assert.ok(lost.redisDataLost!.detectedAtMs >= seen);
+      assert.ok(run.logs.some((l) => l.level === 'ERROR' && /Redis lost its data/.test(l.message)));
+      assert.equal(await own.client.get(keys.redisMarker(C.toLowerCase())), 'marker-C', 'written again');
+      const next = await runActivity(acts.followChain, { market: C, cursor: lost.cursor, maxWaitMs: 300, redisMarker: { id: 'marker-C', seenAtMs: lost.redisDataLost!.detectedAtMs } });
+      assert.equal(next.redisDataLost, undefined, 'reported once');
+    } finally {
+      conn.close();
+      await own.stop();
+    }
+  });
+  test('any other activity failing while Redis is down fails as RedisUnavailable, with when the outage began; a refusal stays a refusal', async () => {
+    const own = await startRedis();
+    const conn = await openConnection(own.port);
+    try {
+      const acts = namingRedisOutage(conn, {
+        resolveCurrentDay: createChainActivities({
+          chain: new ChainClient([proxy!.url]),
+          redis: conn.client,
+          redisStatus: conn,
+          protocolStateContract: testChain.protocolStateAddress,
+          follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
+          followSnapshotBatches: true,
+          rewards: REWARDS,
+          range: new AdaptiveRange(LOG_RANGE),
+        }).resolveCurrentDay,
+        refuse: () => Promise.reject(ApplicationFailure.nonRetryable('the relayer refused it', 'RelayerRejected')),
+      });
+      await own.down({ keepData: true });
+      await waitFor('the outage', async () => conn.outage !== null);
+      const since = conn.outage!.sinceMs;
+      // ioredis holds the command through its reconnect attempts, then fails it.
+      await assert.rejects(runActivity(acts.resolveCurrentDay, A), (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure, String(err));
+        assert.equal(err.type, REDIS_UNAVAILABLE);
+        assert.equal(err.nonRetryable, false);
+        assert.match(err.message, /^the worker cannot reach Redis: (the connection to 127\.0\.0\.1:\d+ closed|connect ECONNREFUSED 127\.0\.0\.1:\d+)$/);
+        assert.deepEqual(err.details, [since]);
+        return true;
+      });
+      await assert.rejects(runActivity(acts.refuse), (err: unknown) => err instanceof ApplicationFailure && err.type === 'RelayerRejected');
+      await own.up();
+      await waitFor('the connection to be back', async () => conn.outage === null);
+      assert.equal(await runActivity(acts.resolveCurrentDay, A), '1', 'back: the activity runs as before');
+    } finally {
+      conn.close();
+      await own.stop();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { epochOutcome, finalizerMessages, marketStatus, windowChecked } from '..
 import { seqflow, seqflowJson } from '../support/cli.js';
 import { waitFor, type ServiceProcess } from '../support/process.js';
 import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
-import { checkHistories } from '../support/histories.js';
+import { checkHistories, closesSeenBeforeStarts, runningPreparations } from '../support/histories.js';
 
 let stack: Stack;
 let worker: ServiceProcess;
@@ -209,10 +209,15 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   const bad = await seqflow(['status', 'not-an-address'], stack.env);
   assert.equal(bad.code, 64);
   assert.match(bad.stderr, /not a market address: not-an-address/);
+  // A service it cannot use is a configuration problem: exit 2, naming the variable.
   const unreachable = await seqflow(['status'], { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
-  assert.equal(unreachable.code, 1);
-  assert.match(unreachable.stderr, /cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\)/);
+  assert.equal(unreachable.code, 2);
+  assert.match(unreachable.stderr, /TEMPORAL_ADDRESS: no Temporal frontend answers at 127\.0\.0\.1:1 within 5 s/);
+  const noNamespace = await seqflow(['status'], { ...stack.env, TEMPORAL_NAMESPACE: 'no-such-namespace' });
+  assert.equal(noNamespace.code, 2);
+  assert.match(noNamespace.stderr, /TEMPORAL_NAMESPACE: Temporal at 127\.0\.0\.1:\d+ has no namespace "no-such-namespace"/);
   const noMarkets = await seqflow(['start'], { ...stack.env, DATA_MARKET_ADDRESSES: '' });
+  assert.equal(noMarkets.code, 2);
   assert.match(noMarkets.stderr, /DATA_MARKET_ADDRESSES is required/);
   // A new market's start block comes from the chain head, read through RPC_NODES.
   const newMarket = '0x' + 'ab'.repeat(20);
@@ -220,6 +225,7 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   assert.equal(noChain.code, 1);
   assert.match(noChain.stderr, /^seqflow: cannot read the chain head through RPC_NODES \(or give --from-block N\): .*127\.0\.0\.1:1/m);
   const noRpc = await seqflow(['start', newMarket], { ...stack.env, RPC_NODES: '', PROST_RPC_URL: '' });
+  assert.equal(noRpc.code, 2);
   assert.match(noRpc.stderr, /RPC_NODES \(a JSON array of URLs\) or PROST_RPC_URL is required/);
   const badRewind = await seqflow(['rewind', A], stack.env);
   assert.equal(badRewind.code, 64);
@@ -229,6 +235,25 @@ test('the CLI explains bad input and an unreachable Temporal', async () => {
   const negative = await seqflow(['rewind', '--to-block', '-5', A], stack.env);
   assert.equal(negative.code, 64);
   assert.match(negative.stderr, /--to-block/);
+});
+
+test('row 7: ten epochs released at once while stopped close as fast as they start: openEpochs is exactly the open preparations', async (t) => {
+  const client = stack.temporal.client;
+  const before = (await client.workflow.getHandle(`market/${A}`).result()) as { stats: { epochsStarted: number; epochsBatched: number } };
+  const { epochIds } = await stack.chain.releaseMany(A, 10);
+  await new Promise((r) => setTimeout(r, 7000)); // past their windows: each preparation closes at once
+  await seqflowJson(['start', A], stack.env);
+  for (const epochId of epochIds) await epochOutcome(client, A, epochId);
+
+  const status = await waitFor('every close counted', async () => {
+    const s = await marketStatus(client, A);
+    return s.stats.epochsBatched === before.stats.epochsBatched + 10 && s;
+  });
+  assert.equal(status.stats.epochsStarted, before.stats.epochsStarted + 10);
+  assert.deepEqual(status.openEpochs, await runningPreparations(client, A), 'openEpochs lists exactly the running preparations');
+  assert.deepEqual(status.openEpochs, []);
+  t.diagnostic(`epochs whose close reached the market no later than their start: ${JSON.stringify(await closesSeenBeforeStarts(client, A))}`);
+  await client.workflow.getHandle(`market/${A}`).executeUpdate('stop');
 });
 
 test('SIGTERM shuts the worker down cleanly', async () => {

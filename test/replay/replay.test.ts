@@ -61,6 +61,20 @@ test('fixtures cover the chain-truth paths of 0.3.0: orphaned and rebased epochs
   assert.ok(of('marketWorkflow').some((f) => JSON.stringify(f.history).includes('"name":"watchHead"')), 'a paused or halted market watching the head');
 });
 
+test('fixtures cover the Redis paths of 0.4.0: a market marker, a data loss reported and cleared by resume', () => {
+  const markets = fixtures.filter((f) => f.fixture.workflowType === 'marketWorkflow').map((f) => f.fixture);
+  const json = (f: HistoryFixture) => JSON.stringify(payloadsOf(f.history));
+  const updates = (f: HistoryFixture) =>
+    ((f.history as { events: Array<{ workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest?: { input?: { name?: string } } } }> }).events ?? [])
+      .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
+      .filter((name) => name !== undefined);
+  assert.ok(markets.some((f) => json(f).includes('"redisMarker":{')), 'a market run with a Redis marker');
+  const lost = markets.filter((f) => json(f).includes('"redisDataLost":{'));
+  assert.ok(lost.length > 0, 'a market run that saw Redis lose its data');
+  assert.ok(lost.some((f) => updates(f).includes('resume')), 'and was resumed by the operator');
+  assert.ok(markets.some((f) => !json(f).includes('"redisMarker":{')), 'and market runs from before 0.4.0, replayed with it');
+});
+
 for (const { file, fixture } of fixtures) {
   test(`replays ${file}`, async () => {
     await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, fixture.history, fixture.workflowId);

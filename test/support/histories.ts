@@ -69,6 +69,61 @@ export function payloadsOf(history: unknown): unknown[] {
   return payloads;
 }
 
+/**
+ * Epochs whose epochClosed signal reached the market workflow no later than the start of their
+ * preparation did (in the same workflow task, where signals are handled first, or an earlier
+ * one), over every run of the market: the order of issue 7 row 7.
+ */
+export async function closesSeenBeforeStarts(client: Client, market: string): Promise<string[]> {
+  const raced: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = 'market/${market}'` })) {
+    const history = JSON.parse(historyToJSON(await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory())) as { events?: Array<Record<string, unknown>> };
+    const events = history.events ?? [];
+    // An event reaches the workflow in the next workflow task started after it.
+    const deliveredIn = (i: number) => events.findIndex((e, j) => j > i && e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED');
+    const startedIn = new Map<string, number>();
+    const closedIn = new Map<string, number>();
+    events.forEach((e, i) => {
+      if (e.eventType === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED') {
+        const { workflowExecution } = e.childWorkflowExecutionStartedEventAttributes as { workflowExecution: { workflowId: string } };
+        const epochId = /^market\/0x[0-9a-fA-F]{40}\/epoch\/(\d+)$/.exec(workflowExecution.workflowId)?.[1];
+        if (epochId) startedIn.set(epochId, deliveredIn(i));
+      } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED') {
+        const { signalName, input } = e.workflowExecutionSignaledEventAttributes as { signalName: string; input: { payloads: Array<{ data: string }> } };
+        if (signalName === 'epochClosed') closedIn.set((JSON.parse(Buffer.from(input.payloads[0]!.data, 'base64').toString()) as { epochId: string }).epochId, deliveredIn(i));
+      }
+    });
+    raced.push(...[...closedIn].filter(([id, at]) => startedIn.has(id) && at <= startedIn.get(id)!).map(([id]) => id));
+  }
+  return raced;
+}
+
+/**
+ * The epochs of `market` whose batch preparation runs now. Visibility lists the preparations but
+ * lags behind their closes, so each one's status is read from the run itself (describe).
+ */
+export async function runningPreparations(client: Client, market: string): Promise<string[]> {
+  const running: string[] = [];
+  for (const run of await runsOf(client, `WorkflowId STARTS_WITH 'market/${market}/epoch/'`)) {
+    const epochId = /\/epoch\/(\d+)$/.exec(run.workflowId)?.[1];
+    if (epochId && run.status === 'RUNNING') running.push(epochId);
+  }
+  return running;
+}
+
+/**
+ * Every run matching a visibility query, with its status read from the run itself: visibility is
+ * eventually consistent and can still show a run that has just completed as running.
+ */
+async function runsOf(client: Client, query: string): Promise<Array<{ workflowId: string; runId: string; status: string }>> {
+  const runs: Array<{ workflowId: string; runId: string; status: string }> = [];
+  for await (const wf of client.workflow.list({ query })) {
+    const { status } = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+    runs.push({ workflowId: wf.workflowId, runId: wf.runId, status: status.name });
+  }
+  return runs;
+}
+
 /** Replays every workflow run of `markets` (throws on the first that fails), and records them if asked. */
 export async function checkHistories(client: Client | undefined, scenario: string, markets: string[]): Promise<void> {
   if (!client) return;

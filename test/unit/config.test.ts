@@ -223,6 +223,39 @@ describe('loadWorkerConfig', () => {
     assert.equal(loadWorkerConfig(withEnv({ REDIS_PORT: '65535' })).redis.port, 65535);
   });
 
+  test('every integer variable is bounded: a value past the bound (or past 2^53, e.g. 99999999999999999999) names the variable and its range', () => {
+    const bounds: Array<[string, number]> = [
+      ['BATCH_SIZE', 10_000],
+      ['REDIS_DB', 2_147_483_647],
+      ['REDIS_PORT', 65_535],
+      ['HTTP_TIMEOUT', 3600],
+      ['REWARDS_UPDATE_BATCH_SIZE', 10_000],
+      ['REWARDS_UPDATE_EPOCH_INTERVAL', 1_000_000_000],
+      ['PAST_DAYS_BUFFER', 365],
+      ['CONCURRENT_SUBMISSION_COUNT_UPDATES', 100],
+      ['DAY_TRANSITION_BUFFER_EPOCHS', 10_000],
+      ['CONFIRMATIONS', 1000],
+      ['MAX_REORG_DEPTH', 10_000],
+      ['LOG_RANGE_BLOCKS', 100_000],
+      ['POLL_INTERVAL_MS', 60_000],
+      ['RESCAN_DELAY_SECONDS', 86_400],
+      ['FOLLOWER_STALL_SECONDS', 86_400],
+      ['WINDOW_CLOSE_WAIT_SECONDS', 3600],
+    ];
+    for (const [name, max] of bounds) {
+      const env = name === 'CONFIRMATIONS' ? { CONFIRMATIONS: String(max), MAX_REORG_DEPTH: '10000' } : { [name]: String(max) };
+      assert.doesNotThrow(() => loadWorkerConfig(withEnv(env)), `${name}=${max} is accepted`);
+      for (const bad of [String(max + 1), '99999999999999999999']) {
+        const problems = workerProblems(withEnv({ [name]: bad }));
+        assert.ok(problems.length >= 1 && problems[0]!.startsWith(`${name} must be between `) && problems[0]!.endsWith(`and ${max}, got ${bad}`), `${name}=${bad}: ${problems.join('; ')}`);
+      }
+    }
+  });
+
+  test('BATCH_SIZE=99999999999999999999 is refused, not rounded to 1e20', () => {
+    assert.deepEqual(workerProblems(withEnv({ BATCH_SIZE: '99999999999999999999' })), ['BATCH_SIZE must be between 1 and 10000, got 99999999999999999999']);
+  });
+
   test('BATCH_SIZE 1 and HTTP_TIMEOUT 1 are the smallest valid values', () => {
     const config = loadWorkerConfig(withEnv({ BATCH_SIZE: '1', HTTP_TIMEOUT: '1' }));
     assert.equal(config.batchSize, 1);

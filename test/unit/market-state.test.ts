@@ -60,7 +60,7 @@ describe('initialMarketState', () => {
         reorgDepthMax: 0,
         eventsRecovered: 0,
       },
-      follower: { stalled: null, rejecting: null },
+      follower: { stalled: null, rejecting: null, redis: null },
       violation: null,
       dayMismatch: null,
       orphanedEpochs: [],
@@ -133,7 +133,7 @@ describe('Market', () => {
   test('a close reported while the start is in flight leaves the epoch closed (openEpochs under any order)', () => {
     const market = new Market(initialMarketState(MARKET));
     market.epochStarting('23');
-    market.epochClosed(batched('23')); // the child's signal, handled before the start resolved
+    market.epochClosed(batched('23'), 0); // the child's signal, handled before the start resolved
     market.epochStarted('23');
     assert.deepEqual(market.state.openEpochs, []);
     assert.equal(market.state.stats.epochsStarted, 1);
@@ -182,7 +182,7 @@ describe('Market', () => {
   test('an orphaned epoch is counted and remembered: a later release starts it again (and forgets it)', () => {
     const market = new Market(initialMarketState(MARKET));
     start(market, '7');
-    assert.equal(market.epochClosed(orphaned('7')), null, 'no re-release seen: nothing to start now');
+    assert.equal(market.epochClosed(orphaned('7'), 0), null, 'no re-release seen: nothing to start now');
     assert.equal(market.state.stats.epochsOrphaned, 1);
     assert.deepEqual(market.state.openEpochs, []);
     assert.equal(market.isOrphaned('7'), true);
@@ -197,14 +197,14 @@ describe('Market', () => {
     const again = release('7', 60);
     market.duplicateRelease(again, market.epochStarting('7'));
     assert.deepEqual(market.state.rereleases, [again]);
-    assert.deepEqual(market.epochClosed(orphaned('7')), again);
+    assert.deepEqual(market.epochClosed(orphaned('7'), 0), again);
     assert.deepEqual(market.state.rereleases, []);
     assert.equal(market.isOrphaned('7'), true, 'so that the start from the re-release may reuse the ID');
 
     // Batched after a re-release: the re-release is dropped, nothing is started again.
     start(market, '8');
     market.duplicateRelease(release('8', 61), market.epochStarting('8'));
-    assert.equal(market.epochClosed(batched('8')), null);
+    assert.equal(market.epochClosed(batched('8'), 0), null);
     assert.deepEqual(market.state.rereleases, []);
   });
 
@@ -216,7 +216,7 @@ describe('Market', () => {
     }
     assert.equal(market.state.rereleases!.length, 64);
     assert.equal(market.state.rereleases![0]!.epochId, '7');
-    for (let i = 1; i <= 70; i++) market.epochClosed(orphaned(String(i)));
+    for (let i = 1; i <= 70; i++) market.epochClosed(orphaned(String(i)), 0);
     assert.equal(market.state.orphanedEpochs!.length, 64);
     assert.deepEqual(market.state.orphanedEpochs!.slice(-2), ['69', '70']);
   });
@@ -224,11 +224,11 @@ describe('Market', () => {
   test('epochClosed removes the epoch from openEpochs and counts batched and failed', () => {
     const market = new Market(initialMarketState(MARKET));
     for (const id of ['1', '2', '3', '4']) start(market, id);
-    market.epochClosed(batched('2'));
+    market.epochClosed(batched('2'), 0);
     assert.deepEqual(market.state.openEpochs, ['1', '3', '4']);
-    market.epochClosed(failed('4'));
+    market.epochClosed(failed('4'), 0);
     assert.deepEqual(market.state.openEpochs, ['1', '3']);
-    market.epochClosed(batched('1'));
+    market.epochClosed(batched('1'), 0);
     assert.deepEqual(market.state.openEpochs, ['3']);
     assert.equal(market.state.stats.epochsBatched, 2);
     assert.equal(market.state.stats.epochsFailed, 1);
@@ -238,7 +238,7 @@ describe('Market', () => {
   test('closing an epoch that is not open leaves openEpochs as is', () => {
     const market = new Market(initialMarketState(MARKET));
     start(market, '1');
-    market.epochClosed(batched('99'));
+    market.epochClosed(batched('99'), 0);
     assert.deepEqual(market.state.openEpochs, ['1']);
   });
 
@@ -257,9 +257,9 @@ describe('Market', () => {
     start(market, '123456789012345678901234567890');
     start(market, '2');
     market.duplicateRelease(release('2', 13), market.epochStarting('2'));
-    market.epochClosed(failed('2'));
+    market.epochClosed(failed('2'), 0);
     start(market, '3');
-    market.epochClosed(orphaned('3'));
+    market.epochClosed(orphaned('3'), 0);
     market.advance(followResult({ cursor: { nextBlock: 20, parentHash: HASH(19) }, head: 25, violation: { kind: 'deep-reorg', atBlock: 20, detail: 'x' } }), NOW);
     market.state.paused = true;
     const copy = JSON.parse(JSON.stringify(market.state)) as MarketState;
@@ -325,11 +325,11 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
 
   test('followerStopped: paused or halted, the follower conditions are cleared (they said nothing about a follower that does not run)', () => {
     const market = withDay('1');
-    market.advance(followResult({ conditions: { stalled: { sinceMs: NOW, lastError: 'x' }, rejecting: { sinceMs: NOW, lastAtMs: NOW, count: 1, lastReason: 'y' } } }), NOW);
+    market.advance(followResult({ conditions: { stalled: { sinceMs: NOW, lastError: 'x' }, rejecting: { sinceMs: NOW, lastAtMs: NOW, count: 1, lastReason: 'y' }, redis: { sinceMs: NOW, lastError: 'z' } } }), NOW);
     assert.equal(market.health(), 'failed');
     market.followerStopped();
     assert.equal(market.health(), 'ok');
-    assert.deepEqual(market.state.follower, { stalled: null, rejecting: null });
+    assert.deepEqual(market.state.follower, { stalled: null, rejecting: null, redis: null });
   });
 
   test('resume clears a finality violation and a pause; rewind moves the cursor back and clears the violation', () => {
@@ -389,6 +389,74 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
     assert.equal(market.state.dayMismatch, null);
     assert.equal(market.health(), 'ok');
     assert.equal(market.followerDay(), '5');
+  });
+});
+
+describe('Market: Redis (outage, data loss)', () => {
+  const SEEN = NOW - 60_000;
+
+  function marketWithMarker(): Market {
+    const market = new Market(initialMarketState(MARKET));
+    market.startAt(100);
+    assert.deepEqual(market.redisMarker(() => 'marker-1'), { id: 'marker-1', seenAtMs: null });
+    assert.deepEqual(market.redisMarker(() => 'marker-2'), { id: 'marker-1', seenAtMs: null }, 'made once');
+    market.advance(followResult({ redisMarkerSeenAtMs: SEEN }), NOW);
+    assert.equal(market.state.redisMarker?.seenAtMs, SEEN);
+    return market;
+  }
+
+  test('an outage is a redis-unavailable problem and the market fails while it lasts', () => {
+    const market = new Market(initialMarketState(MARKET));
+    market.advance(followResult({ conditions: { stalled: null, rejecting: null, redis: { sinceMs: NOW, lastError: 'connect ECONNREFUSED 127.0.0.1:6379' } } }), NOW);
+    assert.deepEqual(market.problems(), [{ kind: 'redis-unavailable', since: new Date(NOW).toISOString(), detail: 'the worker cannot reach Redis: connect ECONNREFUSED 127.0.0.1:6379' }]);
+    assert.equal(market.health(), 'failed');
+    market.advance(followResult({ conditions: { stalled: null, rejecting: null, redis: null } }), NOW + 5000);
+    assert.deepEqual(market.problems(), []);
+    assert.equal(market.health(), 'ok');
+  });
+
+  test('a data loss names the open epochs and those closed after the marker was last seen; earlier closes are forgotten', () => {
+    const market = marketWithMarker();
+    for (const id of ['10', '11', '12', '13']) start(market, id);
+    market.epochClosed(batched('10'), SEEN - 1000); // read Redis before the marker was last seen
+    market.epochClosed(batched('11'), SEEN + 1000);
+    market.epochClosed(batched('12'), SEEN + 2000);
+    market.advance(followResult({ redisDataLost: { lastSeenMs: SEEN, detectedAtMs: NOW } }), NOW);
+    assert.deepEqual(market.state.redisDataLost, { sinceMs: NOW, lastSeenMs: SEEN, epochs: ['11', '12', '13'] });
+    const [problem, ...others] = market.problems();
+    assert.deepEqual(others, []);
+    assert.equal(problem!.kind, 'redis-data-lost');
+    assert.equal(problem!.since, new Date(NOW).toISOString());
+    assert.match(problem!.detail, new RegExp(`between ${new Date(SEEN).toISOString()} and ${new Date(NOW).toISOString()}`));
+    assert.match(problem!.detail, /epochs 11, 12, 13 may have been counted and batched without some submissions; resume clears this/);
+    assert.equal(market.health(), 'degraded', 'the market goes on');
+    assert.equal(market.state.redisMarker?.seenAtMs, NOW, 'the follower wrote the marker again');
+    assert.deepEqual(market.state.recentlyClosed, [], 'closes before the detection are named, not kept');
+  });
+
+  test('a second loss before resume adds its epochs to the first; resume clears the problem', () => {
+    const market = marketWithMarker();
+    start(market, '20');
+    market.advance(followResult({ redisDataLost: { lastSeenMs: SEEN, detectedAtMs: NOW } }), NOW);
+    market.epochClosed(batched('20'), NOW + 1000);
+    start(market, '21');
+    market.advance(followResult({ redisDataLost: { lastSeenMs: NOW + 500, detectedAtMs: NOW + 9000 } }), NOW + 9000);
+    assert.deepEqual(market.state.redisDataLost, { sinceMs: NOW, lastSeenMs: SEEN, epochs: ['20', '21'] });
+    market.resume();
+    assert.deepEqual(market.problems(), []);
+  });
+
+  test('closes are remembered only while a marker is kept, and at most 256', () => {
+    const none = new Market(initialMarketState(MARKET));
+    start(none, '1');
+    none.epochClosed(batched('1'), NOW);
+    assert.equal(none.state.recentlyClosed, undefined, 'runs from before 0.4.0 keep no list before their first poll');
+    const market = marketWithMarker();
+    for (let i = 1; i <= 300; i++) market.epochClosed(batched(String(i)), SEEN + i);
+    assert.equal(market.state.recentlyClosed?.length, 256);
+    assert.equal(market.state.recentlyClosed?.[0]?.epochId, '45');
+    market.advance(followResult({ redisMarkerSeenAtMs: SEEN + 290 }), NOW);
+    assert.deepEqual(market.state.recentlyClosed?.map((c) => c.epochId), ['290', '291', '292', '293', '294', '295', '296', '297', '298', '299', '300']);
   });
 });
 
