@@ -15,9 +15,12 @@ const worker = await stack.startWorker();
 await seqflowJson(['start'], stack.env);
 
 const exported = ['TEMPORAL_ADDRESS', 'TEMPORAL_TASK_QUEUE', 'DATA_MARKET_ADDRESSES'].map((k) => `${k}='${stack.env[k]}'`).join(' ');
+// The Web UI's workflow list filtered by a visibility query (README: "Finding runs in the Temporal Web UI").
+const failedEpochs = `MarketAddress IN (${stack.chain.markets.map((m) => `"${m}"`).join(', ')}) AND SeqflowStatus = "failed"`;
 console.log(`
 seqflow is running on a local stack.
   Temporal Web UI:  http://127.0.0.1:${uiPort}   (workflows market/<address>, market/<address>/epoch/<n>)
+  failed epochs:    http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${encodeURIComponent(failedEpochs)}
   Temporal:         ${stack.temporal.address}
   chain (Hardhat):  ${stack.node.url}   ProtocolState ${stack.chain.protocolStateAddress}
   Redis:            127.0.0.1:${stack.redis.port}   (LRANGE finalizerQueue 0 -1)

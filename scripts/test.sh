@@ -11,8 +11,11 @@ npx tsc --noEmit -p .
 
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 scratch=$(mktemp -d)
+# seqflow's search attributes (src/workflows/search-attributes.ts): the worker refuses to start without them.
 .tools/bin/temporal server start-dev --ip 127.0.0.1 --port "$port" --headless --log-level warn \
   --db-filename "$scratch/temporal.sqlite" --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF \
+  --search-attribute MarketAddress=Keyword --search-attribute EpochId=Keyword \
+  --search-attribute Day=Keyword --search-attribute SeqflowStatus=Keyword \
   >"$scratch/temporal.log" 2>&1 &
 temporal_pid=$!
 trap 'kill $temporal_pid 2>/dev/null; wait $temporal_pid 2>/dev/null; rm -rf "$scratch"' EXIT
@@ -24,4 +27,4 @@ export SEQFLOW_TEST_TEMPORAL_ADDRESS="127.0.0.1:$port"
 
 # Node 20 does not expand globs itself: the shell does.
 node --import tsx --test --test-concurrency=2 --test-timeout=300000 \
-  test/unit/*.test.ts test/activities/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts test/replay/*.test.ts
+  test/unit/*.test.ts test/api/*.test.ts test/activities/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts test/replay/*.test.ts

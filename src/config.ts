@@ -4,6 +4,7 @@
  * problem is reported at once, each naming its variable.
  */
 import { getAddress, isAddress } from 'ethers';
+import { pino } from 'pino';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -44,6 +45,22 @@ export interface WorkerConfig {
   rewards: RewardSettings;
   /** Push SnapshotBatchSubmitted details to `attestorQueue`. */
   attestorQueuePushEnabled: boolean;
+  /** The worker's HTTP server: /metrics, /health, /ready, /status. */
+  metrics: { host: string; port: number };
+  /** `/ready` answers 503 while a market's cursor is further than this behind the head. */
+  readyMaxLagBlocks: number;
+  alerts: AlertSettings;
+}
+
+/** Alerts to the upstream's SLACK_REPORTING_URL webhook; none when it is not set. */
+export interface AlertSettings {
+  url: string | undefined;
+  /** Per webhook request (upstream: 5 s). */
+  timeoutMs: number;
+  /** Rejected RPC answers in a streak from which the `rpc-answers-rejected` problem is alerted. */
+  rejectedAnswersThreshold: number;
+  /** Alerts per market per minute at most; more wait their turn. */
+  maxPerMinute: number;
 }
 
 export interface RelayerSettings {
@@ -214,11 +231,29 @@ function readRpcNodes(r: EnvReader): string[] {
 const readConfirmations = (r: EnvReader) => r.integer('CONFIRMATIONS', { fallback: 2, min: 0, max: 1000 });
 
 /** What the CLI needs to read the chain head: the RPC nodes and CONFIRMATIONS. */
+/** PROTOCOL_STATE_CONTRACT alone, as the worker reads it: the CLI's `start` checks each market against it. */
+export function loadProtocolStateContract(env: Env = process.env): string {
+  const r = new EnvReader(env);
+  const contract = r.address('PROTOCOL_STATE_CONTRACT');
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return contract;
+}
+
 export function loadChainAccess(env: Env = process.env): { rpcNodes: string[]; confirmations: number } {
   const r = new EnvReader(env);
   const access = { rpcNodes: readRpcNodes(r), confirmations: readConfirmations(r) };
   if (r.problems.length) throw new ConfigError(r.problems);
   return access;
+}
+
+function readRedis(r: EnvReader): WorkerConfig['redis'] {
+  return {
+    host: r.string('REDIS_HOST'),
+    port: r.integer('REDIS_PORT', { min: 1, max: 65535 }),
+    // Checked against the server at start-up (SELECT); the bound is Redis's own (an int).
+    db: r.integer('REDIS_DB', { fallback: 0, min: 0, max: 2_147_483_647 }),
+    password: r.raw('REDIS_PASSWORD'),
+  };
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
@@ -228,13 +263,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     rpcNodes: readRpcNodes(r),
     protocolStateContract: r.address('PROTOCOL_STATE_CONTRACT'),
     dataMarkets: readDataMarkets(r),
-    redis: {
-      host: r.string('REDIS_HOST'),
-      port: r.integer('REDIS_PORT', { min: 1, max: 65535 }),
-      // Checked against the server at start-up (SELECT); the bound is Redis's own (an int).
-      db: r.integer('REDIS_DB', { fallback: 0, min: 0, max: 2_147_483_647 }),
-      password: r.raw('REDIS_PASSWORD'),
-    },
+    redis: readRedis(r),
     relayer: {
       url: r.url('TX_RELAYER_URL').replace(/\/+$/, ''),
       authToken: r.string('TX_RELAYER_AUTH_WRITE_TOKEN'),
@@ -258,6 +287,14 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       dayTransitionBufferEpochs: r.integer('DAY_TRANSITION_BUFFER_EPOCHS', { fallback: 5, min: 1, max: 10_000 }),
     },
     attestorQueuePushEnabled: r.boolean('ATTESTOR_QUEUE_PUSH_ENABLED', false),
+    metrics: { host: r.string('METRICS_HOST', '0.0.0.0'), port: r.integer('METRICS_PORT', { fallback: 9464, min: 1, max: 65535 }) },
+    readyMaxLagBlocks: r.integer('READY_MAX_LAG_BLOCKS', { fallback: 100, min: 0, max: 1_000_000 }),
+    alerts: {
+      url: r.raw('SLACK_REPORTING_URL') ? r.url('SLACK_REPORTING_URL') : undefined,
+      timeoutMs: 5000,
+      rejectedAnswersThreshold: r.integer('ALERT_RPC_REJECTIONS', { fallback: 20, min: 1, max: 1_000_000 }),
+      maxPerMinute: r.integer('ALERT_MAX_PER_MINUTE', { fallback: 10, min: 1, max: 1000 }),
+    },
   };
   const invalid = (name: string) => r.problems.some((p) => p.startsWith(`${name} `));
   if (!invalid('CONFIRMATIONS') && !invalid('MAX_REORG_DEPTH') && config.maxReorgDepth <= config.confirmations) {
@@ -268,4 +305,55 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+/** The read API process (`seqflow api`): what it reads, whom it answers, where it listens. */
+export interface ApiConfig {
+  /** For the contract reads: dayCounter when CurrentDayKey is missing, slotSubmissionCount. */
+  rpcNodes: string[];
+  protocolStateContract: string;
+  /** EIP-55 addresses, in the configured order, without duplicates: the markets the API answers for. */
+  dataMarkets: string[];
+  redis: WorkerConfig['redis'];
+  /** AUTH_READ_TOKEN: the `token` every request must carry. */
+  authReadToken: string;
+  /**
+   * API_HOST as upstream uses it: the host (and port) clients reach the API at, put in the
+   * OpenAPI document as its server, `https://<API_HOST>` (a value with a scheme is taken as it
+   * is); undefined: the document names no server, and Swagger UI calls the host it came from.
+   */
+  publicUrl: string | undefined;
+  /** API_LISTEN_HOST, API_PORT: where the server listens (upstream: every interface, port 8080). */
+  listen: { host: string; port: number };
+  logLevel: string;
+}
+
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const r = new EnvReader(env);
+  const config: ApiConfig = {
+    rpcNodes: readRpcNodes(r),
+    protocolStateContract: r.address('PROTOCOL_STATE_CONTRACT'),
+    dataMarkets: readDataMarkets(r),
+    redis: readRedis(r),
+    authReadToken: r.string('AUTH_READ_TOKEN'),
+    publicUrl: readPublicUrl(r),
+    listen: { host: r.string('API_LISTEN_HOST', '0.0.0.0'), port: r.integer('API_PORT', { fallback: 8080, min: 1, max: 65535 }) },
+    logLevel: r.string('LOG_LEVEL', 'info'),
+  };
+  const levels = Object.keys(pino.levels.values);
+  if (!levels.includes(config.logLevel)) r.problems.push(`LOG_LEVEL must be one of ${levels.join(', ')}, got ${JSON.stringify(config.logLevel)}`);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}
+
+function readPublicUrl(r: EnvReader): string | undefined {
+  const host = r.raw('API_HOST');
+  if (host === undefined) return undefined;
+  const url = /^https?:\/\//i.test(host) ? host : `https://${host}`;
+  try {
+    if (new URL(url).host === '') throw new Error('no host');
+  } catch {
+    r.problems.push(`API_HOST must be a host name (with an optional port) or an http(s) URL, got ${JSON.stringify(host)}`);
+  }
+  return url;
 }

@@ -45,6 +45,7 @@ export function summarize(status: MarketStatus, workflow = 'RUNNING'): Record<st
     day: status.days?.day ?? null,
     lastEpochId: status.lastEpochId,
     openEpochs: status.openEpochs,
+    failedEpochs: status.failedEpochs ?? [],
     ...status.stats,
   };
 }

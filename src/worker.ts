@@ -6,34 +6,56 @@
  * stops, running activities get a grace period, connections close.
  */
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
 import { createActivities } from './activities/index.js';
 import { ChainClient } from './chain/rpc.js';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { PinoTemporalLogger, createPinoLogger } from './logger.js';
+import { MarketObserver } from './metrics/markets.js';
+import { WorkerMetrics } from './metrics/metrics.js';
+import { buildServer, freeLoopbackPort } from './metrics/server.js';
 import { RedisConnection } from './services/redis.js';
-import { connectWorker } from './services/temporal.js';
+import { connectClient, connectWorker } from './services/temporal.js';
+import type { marketAlertsWorkflow } from './workflows/alerts.js';
+import { marketAlertsWorkflowId } from './workflows/definitions.js';
+import { alertsStartOptions } from './workflows/search-attributes.js';
 
 async function run(config: WorkerConfig): Promise<void> {
   const logger = createPinoLogger(config.logLevel);
+  const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   Runtime.install({
     logger: new PinoTemporalLogger(logger),
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      // The SDK's own metrics, in Prometheus's conventions; /metrics serves them with seqflow's.
+      metrics: { prometheus: { bindAddress: sdkMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } },
+    },
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
 
+  const metrics = new WorkerMetrics();
   const redis = new RedisConnection(config.redis, logger);
-  const chain = new ChainClient(config.rpcNodes, { timeoutMs: 30_000 });
+  redis.client.on('error', () => metrics.redisErrors.inc());
+  redis.client.on('ready', () => metrics.redisUp.set(1));
+  redis.client.on('close', () => metrics.redisUp.set(0));
+  const chain = new ChainClient(config.rpcNodes, { timeoutMs: 30_000, observer: metrics });
   let connection: NativeConnection | undefined;
+  let client: Client | undefined;
+  let server: FastifyInstance | undefined;
   try {
     await redis.open();
+    metrics.redisUp.set(1);
     connection = await connectWorker(config.temporal);
+    client = await connectClient(config.temporal);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
-      activities: createActivities({ chain, redis, config }),
+      activities: createActivities({ chain, redis, config, client, metrics }),
       // Bounds the load on the RPC nodes and Redis; the follower needs one slot per market.
       maxConcurrentActivityTaskExecutions: 32,
       // Lets heartbeating activities see the cancellation and stop between two steps.
@@ -42,12 +64,34 @@ async function run(config: WorkerConfig): Promise<void> {
       // heartbeat through describe) is current within a poll interval; they are no history events.
       maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address }, 'seqflow worker ready');
+    if (config.alerts.url) await startAlerts(client, config);
+    const markets = new MarketObserver(client, chain, config.dataMarkets, config.readyMaxLagBlocks);
+    markets.register(metrics.registry);
+    server = buildServer({ registry: metrics.registry, markets, workerState: () => worker.getState(), redisUp: () => redis.outage === null, sdkMetricsAddress });
+    await server.listen({ host: config.metrics.host, port: config.metrics.port }).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError([`METRICS_PORT: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${err.code ?? err.message}`]);
+    });
+    logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address, metrics: `${config.metrics.host}:${config.metrics.port}` }, 'seqflow worker ready');
     await worker.run();
     logger.info('seqflow worker stopped');
   } finally {
+    await server?.close();
     redis.close();
+    await client?.connection.close();
     await connection?.close();
+  }
+}
+
+/** One alert workflow per configured market (the running one is kept): SLACK_REPORTING_URL is set. */
+async function startAlerts(client: Client, config: WorkerConfig): Promise<void> {
+  for (const market of config.dataMarkets) {
+    await client.workflow.start<typeof marketAlertsWorkflow>('marketAlertsWorkflow', {
+      workflowId: marketAlertsWorkflowId(market),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ market, maxPerMinute: config.alerts.maxPerMinute }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      ...alertsStartOptions(market),
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import * as keys from '../domain/keys.js';
 import { finalizerMessage } from '../domain/payloads.js';
 import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type SubmissionKey } from '../domain/submissions.js';
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
+import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { closeWindow, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts, readingKey } from './redis-scripts.js';
@@ -21,6 +22,7 @@ export interface BatchActivityDeps {
   window: WindowSettings;
   /** The worker's eth_getLogs span, shared with the follower. */
   range: AdaptiveRange;
+  metrics?: EpochMetrics;
 }
 
 /** Blocks per MGET / SMEMBERS pipeline, and batches per push script: bounded round trips. */
@@ -69,6 +71,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
    */
   async function storeEpoch(input: { market: string; epochId: string; day: string }, hashes: readonly string[], window?: EpochWindow): Promise<PreparedBatches & { window?: EpochWindow }> {
     const market = input.market.toLowerCase();
+    const started = performance.now();
     const collected = await collectSubmissionKeys(market, input.epochId, hashes);
     const valid: SubmissionKey[] = [];
     let malformedCount = 0;
@@ -93,6 +96,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     });
     // Another attempt of this epoch stored first (both ran concurrently): its result stands.
     if (stored !== null) return { ...(JSON.parse(stored) as PreparedBatches), storedNow: false };
+    deps.metrics?.epochPrepared(input.market, { submissions: valid.length, malformedKeys: malformedCount, seconds: (performance.now() - started) / 1000 });
     return { ...summary, storedNow: true };
   }
 
@@ -101,6 +105,21 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     const guard = keys.epochBatchesStored(market.toLowerCase(), epochId);
     const earlier = await readingKey(guard, redis.get(guard));
     return earlier === null ? null : { ...(JSON.parse(earlier) as PreparedBatches), storedNow: false };
+  }
+
+  /**
+   * The epoch's submission count, from its batches-stored guard, for the per-epoch log line; left
+   * out when it cannot be read: the line is for the operator, and the pushes it reports are done.
+   */
+  async function submissionsOf(market: string, epochId: string): Promise<{ submissions?: number }> {
+    try {
+      const stored = await redis.get(keys.epochBatchesStored(market.toLowerCase(), epochId));
+      const count = stored === null ? undefined : (JSON.parse(stored) as Partial<PreparedBatches>).submissionCount;
+      return typeof count === 'number' ? { submissions: count } : {};
+    } catch (err) {
+      log.debug('submission count for the epoch log line not read', { market, epochId, error: String(err) });
+      return {};
+    }
   }
 
   return {
@@ -147,7 +166,12 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return storeEpoch(input, hashes);
     },
 
-    /** LPUSHes one finalizer message per batch in BatchID order, each exactly once. */
+    /**
+     * LPUSHes one finalizer message per batch in BatchID order, each exactly once; then logs the
+     * epoch's one info line, `epoch batched`: market, epochId, batches, submissions, pushedNow
+     * (0 on a rerun after the pushes), latencyMs (from the release block's timestamp to the last
+     * push; absent for epochs started before 0.5.0).
+     */
     async pushBatchesToFinalizer(input: BatchSubmissionInput): Promise<{ pushedNow: number }> {
       const market = input.market.toLowerCase();
       let pushedNow = 0;
@@ -167,6 +191,16 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         pushedNow += await scripts.pushOncePerMember(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, messages);
         Context.current().heartbeat();
       }
+      // This attempt pushed the epoch's last batch (a rerun that pushed nothing reports nothing).
+      if (pushedNow > 0 && input.releaseBlockTimestamp !== undefined) deps.metrics?.epochPushed(input.market, Math.max(0, Date.now() / 1000 - input.releaseBlockTimestamp));
+      log.info('epoch batched', {
+        market: input.market,
+        epochId: input.epochId,
+        batches: input.batchCount,
+        ...(await submissionsOf(input.market, input.epochId)),
+        pushedNow,
+        ...(input.releaseBlockTimestamp === undefined ? {} : { latencyMs: Date.now() - input.releaseBlockTimestamp * 1000 }),
+      });
       return { pushedNow };
     },
   };

@@ -6,6 +6,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import { protocolState, topics } from '../chain/abi.js';
+import { readCurrentDay } from '../chain/current-day.js';
 import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import type { RewardSettings } from '../config.js';
@@ -14,6 +15,7 @@ import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../foll
 import type { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
 import type { RedisStatus } from '../services/redis.js';
+import type { FollowerMetrics } from '../metrics/metrics.js';
 import { KeepAlive } from './keep-alive.js';
 
 export interface ChainActivityDeps {
@@ -28,6 +30,7 @@ export interface ChainActivityDeps {
   rewards: RewardSettings;
   /** The worker's eth_getLogs span: a provider's limits hold for every market, learnt once and kept across calls. */
   range: AdaptiveRange;
+  metrics?: FollowerMetrics;
 }
 
 export function createChainActivities(deps: ChainActivityDeps) {
@@ -53,7 +56,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
       const ctx = Context.current();
       const alive = new KeepAlive(ctx);
       try {
-        return await new Follower(chain, recordOf(input.market), settings, input.market, range, deps.redisStatus).run(input, {
+        return await new Follower(chain, recordOf(input.market), settings, input.market, range, deps.redisStatus, deps.metrics).run(input, {
           heartbeat: (details) => alive.beat(details),
           sleep: (ms) => ctx.sleep(ms),
           signal: ctx.cancellationSignal,
@@ -150,12 +153,9 @@ export function createChainActivities(deps: ChainActivityDeps) {
       }
     },
 
-    /** `CurrentDayKey.<market>`, kept by the finalizer and the cacher; the contract's dayCounter on a miss. */
+    /** `CurrentDayKey.<market>`, kept by the finalizer and the cacher; the contract's dayCounter on a miss (see current-day.ts). */
     async resolveCurrentDay(market: string): Promise<string> {
-      const cached = await redis.get(keys.currentDay(market.toLowerCase()));
-      if (cached !== null && /^[1-9][0-9]*$/.test(cached)) return cached;
-      if (cached !== null) log.warn('CurrentDayKey holds no day number; asking the contract', { market, value: cached });
-      return dayCounter(market);
+      return readCurrentDay(redis, market, () => dayCounter(market), (value) => log.warn('CurrentDayKey holds no day number; asking the contract', { market, value }));
     },
   };
 }

@@ -6,19 +6,23 @@ import type { ChainClient } from '../chain/rpc.js';
 import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
 import { createChainActivities } from './chain.js';
+import type { Client } from '@temporalio/client';
+import { createAlertActivities } from './alerts.js';
 import { keptAlive } from './keep-alive.js';
 import { namingRedisOutage } from './redis-outage.js';
 import { createRelayerActivities } from './relayer.js';
 import { REJECTION_WINDOW_MS } from '../follower/follow.js';
 import { AdaptiveRange } from '../follower/range.js';
+import type { WorkerMetrics } from '../metrics/metrics.js';
 import type { RedisConnection } from '../services/redis.js';
 import { createRewardActivities } from './rewards.js';
 
-export function createActivities(deps: { chain: ChainClient; redis: RedisConnection; config: WorkerConfig }) {
-  const { chain, config } = deps;
+export function createActivities(deps: { chain: ChainClient; redis: RedisConnection; config: WorkerConfig; client: Client; metrics?: WorkerMetrics }) {
+  const { chain, config, metrics } = deps;
   const redis = deps.redis.client;
   // A provider's eth_getLogs limits hold for every market and activity: learnt once per worker.
   const range = new AdaptiveRange(config.logRangeBlocks);
+  metrics?.watchRange(() => range.size);
   // Every activity heartbeats while it runs (keep-alive.ts); followChain and watchHead with their progress.
   const { followChain, watchHead, ...chainReads } = createChainActivities({
       chain,
@@ -36,6 +40,7 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
       followSnapshotBatches: config.attestorQueuePushEnabled,
       rewards: config.rewards,
       range,
+      metrics,
   });
   return namingRedisOutage(deps.redis, {
     followChain,
@@ -53,9 +58,11 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
         pollIntervalMs: config.pollIntervalMs,
       },
       range,
+      metrics,
     })),
-    ...keptAlive(createRelayerActivities({ redis, relayer: config.relayer })),
-    ...keptAlive(createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards })),
+    ...keptAlive(createRelayerActivities({ redis, relayer: config.relayer, metrics })),
+    ...keptAlive(createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards, metrics })),
+    ...createAlertActivities({ client: deps.client, alerts: config.alerts, pollMs: Math.max(1000, config.pollIntervalMs) }),
   });
 }
 

@@ -9,21 +9,33 @@ import type { Redis } from 'ioredis';
 import * as keys from '../domain/keys.js';
 import { batchSizeBody } from '../domain/payloads.js';
 import type { RelayerSettings } from '../config.js';
+import type { RelayerMetrics } from '../metrics/metrics.js';
 import type { BatchSubmissionInput } from '../domain/types.js';
 import { readingKey } from './redis-scripts.js';
 
 export interface RelayerActivityDeps {
   redis: Redis;
   relayer: RelayerSettings;
+  metrics?: RelayerMetrics;
 }
 
 export const RELAYER_REJECTED = 'RelayerRejected';
 
 /** POSTs `body` to the relayer from inside an activity: cancellable, bounded by HTTP_TIMEOUT. */
-export async function postToRelayer(relayer: RelayerSettings, path: string, body: string): Promise<void> {
-  const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(relayer.timeoutMs)]);
-  const res = await fetch(`${relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
-  const answer = (await res.text()).slice(0, 1000);
+export async function postToRelayer(relayer: RelayerSettings, path: string, body: string, metrics?: RelayerMetrics): Promise<void> {
+  const timeout = AbortSignal.timeout(relayer.timeoutMs);
+  const cancelled = Context.current().cancellationSignal;
+  const started = performance.now();
+  let res: Response;
+  let answer: string;
+  try {
+    res = await fetch(`${relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.any([cancelled, timeout]) });
+    answer = (await res.text()).slice(0, 1000);
+  } catch (err) {
+    if (!cancelled.aborted) metrics?.relayerRequest(path, timeout.aborted ? 'timeout' : 'error', (performance.now() - started) / 1000);
+    throw err;
+  }
+  metrics?.relayerRequest(path, String(res.status), (performance.now() - started) / 1000);
   if (res.status === 200) return;
   const message = `relayer answered ${path} with HTTP ${res.status}: ${answer}`;
   const retryable = res.status >= 500 || res.status === 408 || res.status === 429 || res.status < 400;
@@ -41,7 +53,7 @@ export function createRelayerActivities(deps: RelayerActivityDeps) {
       const guard = keys.batchSizeSent(input.market.toLowerCase(), input.epochId);
       // GET, not EXISTS: a key of another type at the guard's name is no mark of ours (WRONGTYPE, retried).
       if ((await readingKey(guard, deps.redis.get(guard))) !== null) return { sentNow: false };
-      await postToRelayer(deps.relayer, '/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken));
+      await postToRelayer(deps.relayer, '/submitBatchSize', batchSizeBody(input.market, input.epochId, input.batchCount, deps.relayer.authToken), deps.metrics);
       await deps.redis.set(guard, String(input.batchCount), 'EX', keys.GUARD_TTL_SECONDS);
       return { sentNow: true };
     },

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { dataMarket } from '../chain/abi.js';
 import type { ChainClient } from '../chain/rpc.js';
 import type { RelayerSettings, RewardSettings } from '../config.js';
+import type { RelayerMetrics } from '../metrics/metrics.js';
 import { isCanonicalDecimal } from '../domain/decimal.js';
 import * as keys from '../domain/keys.js';
 import { attestorMessage } from '../domain/payloads.js';
@@ -21,6 +22,7 @@ export interface RewardActivityDeps {
   redis: Redis;
   relayer: RelayerSettings;
   rewards: RewardSettings;
+  metrics?: RelayerMetrics;
 }
 
 /** Slots per MGET when reading counts for 1..TotalNodesCount. */
@@ -101,16 +103,24 @@ export function createRewardActivities(deps: RewardActivityDeps) {
       return prepared(await scripts.storeRewardUpdateOnce(chunksKey, keys.GUARD_TTL_SECONDS, JSON.stringify(meta), chunks.map((c) => JSON.stringify(c))));
     },
 
-    /** Sends chunk `chunk` of a prepared update to `/submitUpdateRewards`, unless it was accepted before. */
+    /**
+     * Sends chunk `chunk` of a prepared update to `/submitUpdateRewards`, unless it was accepted
+     * before. The attempt that marks the update's last chunk sent logs its one info line,
+     * `reward update sent`: market, day, updateId, slots, eligibleNodes, chunks.
+     */
     async sendRewardChunk(input: { market: string; day: string; updateId: string; chunk: number }): Promise<{ sentNow: boolean }> {
       const market = input.market.toLowerCase();
       const sentKey = keys.rewardChunksSent(market, input.updateId);
       if (await readingKey(sentKey, redis.sismember(sentKey, String(input.chunk)))) return { sentNow: false };
       const [chunkJson, metaJson] = await redis.hmget(keys.rewardUpdateChunks(market, input.updateId), String(input.chunk), 'meta');
       if (!chunkJson || !metaJson) throw ApplicationFailure.nonRetryable(`reward update ${input.updateId} chunk ${input.chunk} is gone from Redis`, 'RewardUpdateMissing');
-      const { eligibleNodes } = JSON.parse(metaJson) as UpdateMeta;
-      await postToRelayer(deps.relayer, '/submitUpdateRewards', updateRewardsBody(input.market, JSON.parse(chunkJson) as RewardChunk, input.day, eligibleNodes, deps.relayer.authToken));
-      await redis.multi().sadd(sentKey, String(input.chunk)).expire(sentKey, keys.GUARD_TTL_SECONDS).exec();
+      const { eligibleNodes, slotCount, chunkCount } = JSON.parse(metaJson) as UpdateMeta;
+      await postToRelayer(deps.relayer, '/submitUpdateRewards', updateRewardsBody(input.market, JSON.parse(chunkJson) as RewardChunk, input.day, eligibleNodes, deps.relayer.authToken), deps.metrics);
+      const marked = await redis.multi().sadd(sentKey, String(input.chunk)).scard(sentKey).expire(sentKey, keys.GUARD_TTL_SECONDS).exec();
+      // In one transaction: of the chunks sent at once, only the one that completes the set sees it complete.
+      if (marked?.[0]?.[1] === 1 && marked[1]?.[1] === chunkCount) {
+        log.info('reward update sent', { market: input.market, day: input.day, updateId: input.updateId, slots: slotCount, eligibleNodes, chunks: chunkCount });
+      }
       return { sentNow: true };
     },
 

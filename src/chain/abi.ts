@@ -1,6 +1,6 @@
 /**
  * The ProtocolState events and views seqflow reads, with the exact signatures of Powerloom's
- * contract (upstream-collector.md §2.2–2.3): the topic hashes follow from them.
+ * contract (upstream-collector.md §2.2–2.3, §8): the topic hashes follow from them.
  */
 import { Interface } from 'ethers';
 
@@ -13,6 +13,8 @@ export const protocolStateAbi = [
   'function dailySnapshotQuota(address dataMarket) view returns (uint256)',
   'function dayCounter(address dataMarket) view returns (uint256)',
   'function epochsInADay(address dataMarket) view returns (uint256)',
+  // Read by the read API's /totalSubmissions when Redis has no eligible count (upstream's ABI).
+  'function slotSubmissionCount(address dataMarket, uint256 slotId, uint256 dayId) view returns (uint256)',
 ] as const;
 
 export const dataMarketAbi = ['function eligibleNodesForDay(uint256 day) view returns (uint256)'] as const;

@@ -34,6 +34,16 @@ export interface RpcRequest {
   params: unknown[];
 }
 
+/**
+ * Told of every HTTP request to a node (the worker's metrics): `outcome` is `ok`, `error` (a
+ * JSON-RPC error answer) or `transport` (no usable answer); a batch is one request, named by
+ * its first method. Cancelled requests are not reported. And of every answer refused as wrong.
+ */
+export interface RpcObserver {
+  rpcRequest(node: string, method: string, outcome: 'ok' | 'error' | 'transport', seconds: number): void;
+  rpcRejected(node: string): void;
+}
+
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: JsonRpcError };
 
 interface Answer {
@@ -60,6 +70,7 @@ export class JsonRpcEndpoint {
   constructor(
     readonly url: string,
     private readonly timeoutMs: number,
+    private readonly observer?: RpcObserver,
   ) {
     const parsed = new URL(url);
     this.label = `${parsed.protocol}//${parsed.host}`;
@@ -90,13 +101,27 @@ export class JsonRpcEndpoint {
     }
   }
 
+  /** Runs one HTTP request, telling the observer how it went. */
+  private async observed<T>(method: string, signal: AbortSignal | undefined, request: (mark: (outcome: 'ok' | 'error') => void) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let outcome: 'ok' | 'error' | 'transport' = 'transport';
+    try {
+      return await request((o) => (outcome = o));
+    } finally {
+      if (!signal?.aborted) this.observer?.rpcRequest(this.label, method, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
   /** One call; its JSON-RPC error is thrown as JsonRpcError. */
-  async call(method: string, params: unknown[], signal?: AbortSignal): Promise<unknown> {
-    const answer = await this.post({ jsonrpc: '2.0', id: this.nextId++, method, params }, method, signal);
-    if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw new RpcTransportError(`${method}: ${this.label} answered ${JSON.stringify(answer).slice(0, 200)}`);
-    const outcome = outcomeOf(method, answer as Answer);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.result;
+  call(method: string, params: unknown[], signal?: AbortSignal): Promise<unknown> {
+    return this.observed(method, signal, async (mark) => {
+      const answer = await this.post({ jsonrpc: '2.0', id: this.nextId++, method, params }, method, signal);
+      if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw new RpcTransportError(`${method}: ${this.label} answered ${JSON.stringify(answer).slice(0, 200)}`);
+      const outcome = outcomeOf(method, answer as Answer);
+      mark(outcome.ok ? 'ok' : 'error');
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    });
   }
 
   /** Several calls in one HTTP request; each outcome in request order (a node may answer a batch in any order). */
@@ -105,14 +130,18 @@ export class JsonRpcEndpoint {
     const first = this.nextId;
     this.nextId += requests.length;
     const what = `batch of ${requests.length} ${requests[0]!.method}`;
-    const answer = await this.post(requests.map((r, i) => ({ jsonrpc: '2.0', id: first + i, method: r.method, params: r.params })), what, signal);
-    if (!Array.isArray(answer)) throw new RpcTransportError(`${what}: ${this.label} answered no batch: ${JSON.stringify(answer).slice(0, 200)}`);
-    const byId = new Map<unknown, Answer>();
-    for (const a of answer as Answer[]) if (a !== null && typeof a === 'object') byId.set(a.id, a);
-    return requests.map((r, i) => {
-      const a = byId.get(first + i);
-      if (!a) throw new RpcTransportError(`${what}: ${this.label} left call ${i} (${r.method}) unanswered`);
-      return outcomeOf(r.method, a);
+    return this.observed(requests[0]!.method, signal, async (mark) => {
+      const answer = await this.post(requests.map((r, i) => ({ jsonrpc: '2.0', id: first + i, method: r.method, params: r.params })), what, signal);
+      if (!Array.isArray(answer)) throw new RpcTransportError(`${what}: ${this.label} answered no batch: ${JSON.stringify(answer).slice(0, 200)}`);
+      const byId = new Map<unknown, Answer>();
+      for (const a of answer as Answer[]) if (a !== null && typeof a === 'object') byId.set(a.id, a);
+      const outcomes = requests.map((r, i) => {
+        const a = byId.get(first + i);
+        if (!a) throw new RpcTransportError(`${what}: ${this.label} left call ${i} (${r.method}) unanswered`);
+        return outcomeOf(r.method, a);
+      });
+      mark(outcomes.every((o) => o.ok) ? 'ok' : 'error');
+      return outcomes;
     });
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Interface } from 'ethers';
 import { runLimited } from '../domain/concurrency.js';
-import { JsonRpcEndpoint, type RpcOutcome } from './jsonrpc.js';
+import { JsonRpcEndpoint, type RpcObserver, type RpcOutcome } from './jsonrpc.js';
 
 export interface BlockHeader {
   number: number;
@@ -128,12 +128,17 @@ function resultOf(outcome: RpcOutcome): unknown {
 export class ChainClient {
   private readonly nodes: JsonRpcEndpoint[];
   private preferred = 0;
+  private readonly observer: RpcObserver | undefined;
   /** The highest head any call accepted: heads never go backwards (a lower one is a lagging node). */
   private maxHead = -1;
 
-  constructor(urls: readonly string[], opts: { timeoutMs?: number } = {}) {
+  constructor(
+    urls: readonly string[],
+    opts: { timeoutMs?: number; observer?: RpcObserver } = {},
+  ) {
     if (urls.length === 0) throw new Error('ChainClient needs at least one RPC URL');
-    this.nodes = urls.map((url) => new JsonRpcEndpoint(url, opts.timeoutMs ?? 30_000));
+    this.observer = opts.observer;
+    this.nodes = urls.map((url) => new JsonRpcEndpoint(url, opts.timeoutMs ?? 30_000, opts.observer));
   }
 
   /** The highest head accepted so far (null before the first). */
@@ -160,6 +165,7 @@ export class ChainClient {
         if (opts.signal?.aborted) throw err;
         if (err instanceof RejectedRpcAnswer) {
           err.message = `${node.label}: ${err.message}`;
+          this.observer?.rpcRejected(node.label);
           opts.onRejected?.(err);
         }
         firstError ??= err;

@@ -228,6 +228,8 @@ export interface BatchSubmissionInput {
   market: string;
   epochId: string;
   batchCount: number;
+  /** Timestamp (seconds) of the release block the window started at (absent before 0.5.0): the epoch's latency is measured from it. */
+  releaseBlockTimestamp?: number;
 }
 
 export interface EpochOutcome {

@@ -13,6 +13,7 @@ import { log } from '@temporalio/activity';
 import { protocolState } from '../chain/abi.js';
 import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
+import type { FollowerMetrics } from '../metrics/metrics.js';
 import type { RedisStatus } from '../services/redis.js';
 import type { AdaptiveRange } from './range.js';
 import type { FollowerRecord } from './record.js';
@@ -78,6 +79,7 @@ export class Follower {
     private readonly range: AdaptiveRange,
     /** The worker's Redis connection: while it is down the follower waits and says so. */
     private readonly redis: RedisStatus,
+    private readonly metrics?: FollowerMetrics,
   ) {
     this.dayCounterAt = (block) => chain.viewUint(settings.contract, protocolState, 'dayCounter', [market], block);
   }
@@ -200,12 +202,14 @@ export class Follower {
         if (cursor.nextBlock <= safeHead) {
           const step = await scanner.step(cursor, head, opts);
           if (step.kind === 'violation') {
+            this.metrics?.finalityViolation(this.market);
             log.error('finality violation: the market stops advancing until an operator acts', { market: this.market, ...step.violation });
             return result({ violation: step.violation });
           }
           if (step.kind === 'reorg') {
             reorgs++;
             reorgDepthMax = Math.max(reorgDepthMax, step.depth);
+            this.metrics?.reorg(this.market, step.depth);
             log.warn('reorg: rescanning from the fork point', { market: this.market, forkBlock: step.forkBlock, depth: step.depth, replacedUpTo: cursor.nextBlock - 1 });
             cursor = step.cursor;
             continue;
@@ -239,6 +243,7 @@ export class Follower {
         // Headers that do not link, on every node, for as long as a stall: the chain, not a glitch.
         if (err instanceof BrokenHashChain && Date.now() - lastProgressMs >= s.stallMs) {
           const violation = { kind: 'broken-chain' as const, atBlock: err.atBlock, detail: `${err.message}, on every RPC node, without progress for ${Math.round((Date.now() - lastProgressMs) / 1000)} s` };
+          this.metrics?.finalityViolation(this.market);
           log.error('finality violation: the market stops advancing until an operator acts', { market: this.market, ...violation });
           return result({ violation });
         }

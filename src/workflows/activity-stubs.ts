@@ -66,3 +66,15 @@ export const { submitBatchSize, sendRewardChunk } = proxyActivities<Activities>(
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: retryForever,
 });
+
+/** Alerts: the watch long-polls the market's status; a webhook that keeps failing gives up after about 10 minutes (logged). */
+export const { watchIncidents } = proxyActivities<Activities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: retryForever,
+});
+
+export const { sendAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 15 },
+});

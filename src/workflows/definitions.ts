@@ -11,6 +11,8 @@ export const batchPreparationWorkflowId = (market: string, epochId: string) => `
 export const batchSubmissionWorkflowId = (market: string, epochId: string) => `market/${market}/epoch/${epochId}/submit`;
 export const periodicRewardsWorkflowId = (market: string, epochId: string) => `market/${market}/epoch/${epochId}/rewards`;
 export const finalRewardsWorkflowId = (market: string, day: string) => `market/${market}/day/${day}/final-rewards`;
+/** The market's alerts to SLACK_REPORTING_URL (started by the worker when it is set). */
+export const marketAlertsWorkflowId = (market: string) => `market/${market}/alerts`;
 
 /** Versioning: market runs started before day tracking replay without it (see README). */
 export const DAYS_AND_REWARDS_PATCH = 'days-and-rewards';
@@ -18,6 +20,11 @@ export const DAYS_AND_REWARDS_PATCH = 'days-and-rewards';
 export const CHAIN_TRUTH_PATCH = 'chain-truth';
 /** Batch preparations from 0.3.0 on close their window on chain time (before: the head at the window's end). */
 export const CHAIN_TIME_WINDOW_PATCH = 'chain-time-window';
+/**
+ * Runs from 0.5.0 on keep their search attributes current (upserts are commands: runs started
+ * before replay without them). See search-attributes.ts.
+ */
+export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
 
 export interface MarketStats {
   epochsStarted: number;
@@ -56,6 +63,8 @@ export interface MarketProblem {
   /** ISO 8601, when it began. */
   since: string;
   detail: string;
+  /** `rpc-answers-rejected`: how many answers were refused in the streak. */
+  count?: number;
 }
 
 /** `failed`: the market does not advance (finality violation, stalled follower, Redis unreachable); `degraded`: it advances, with problems. */
@@ -95,6 +104,8 @@ export interface MarketState {
   dayMismatch?: { sinceMs: number; chainDay: string; blockNumber: number } | null;
   /** Epochs whose preparation ended orphaned, most recent last: a later release starts them again. */
   orphanedEpochs?: string[];
+  /** The latest epochs that failed, with the failure (the last 64; absent before 0.5.0). */
+  failedEpochs?: Array<{ epochId: string; error: string }>;
   /** Releases of epochs seen while their preparation was open: one is used if that preparation ends orphaned. */
   rereleases?: EpochReleased[];
   // Absent in states from before 0.4.0:

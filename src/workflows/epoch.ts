@@ -19,14 +19,19 @@ import {
 import type { BatchPreparationInput, BatchSubmissionInput, EpochOutcome, EpochWindow, OrphanedEpoch, PreparedBatches, ReleaseBlock } from '../domain/types.js';
 import { msUntilWindowCloses } from '../domain/window.js';
 import { getChainHead, prepareBatches, prepareEpoch, pushBatchesToFinalizer, resolveCurrentDay, submitBatchSize } from './activity-stubs.js';
-import { CHAIN_TIME_WINDOW_PATCH, batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
+import { CHAIN_TIME_WINDOW_PATCH, SEARCH_ATTRIBUTES_PATCH, batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
+import { showAttributes, showSendOutcome, submissionStartOptions } from './search-attributes.js';
 
 export async function batchPreparationWorkflow(input: BatchPreparationInput): Promise<EpochOutcome | OrphanedEpoch> {
   let outcome: EpochClosed['outcome'] = { status: 'failed', error: 'cancelled' };
+  // Its market starts it `waiting`, with the market, epoch and day (none before day tracking);
+  // each step after is shown here.
+  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
   try {
     const chainTime = patched(CHAIN_TIME_WINDOW_PATCH);
     let prepared: PreparedBatches & { window?: EpochWindow };
     let day: string;
+    let releaseBlockTimestamp = input.releaseBlockTimestamp;
     if (chainTime && input.releaseBlockHash !== undefined) {
       day = input.day ?? (await resolveCurrentDay(input.market));
       let release: ReleaseBlock = { blockNumber: input.releaseBlockNumber, blockHash: input.releaseBlockHash, timestamp: input.releaseBlockTimestamp };
@@ -44,9 +49,11 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
         });
         if (closed.kind === 'rebased') {
           release = closed.release;
+          releaseBlockTimestamp = release.timestamp;
           continue;
         }
         if (closed.kind === 'orphaned') {
+          if (searchable) showAttributes({ status: 'orphaned' });
           outcome = { status: 'orphaned', detail: closed.detail };
           return { epochId: input.epochId, orphaned: true, detail: closed.detail };
         }
@@ -67,11 +74,15 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
         day,
       });
     }
+    // The day too: runs from before day tracking learn it only now.
+    if (searchable) showAttributes({ day, status: 'submitting' });
+    const submission: BatchSubmissionInput = { market: input.market, epochId: input.epochId, batchCount: prepared.batchCount, releaseBlockTimestamp };
     await executeChild(batchSubmissionWorkflow, {
       workflowId: batchSubmissionWorkflowId(input.market, input.epochId),
-      args: [{ market: input.market, epochId: input.epochId, batchCount: prepared.batchCount }],
+      args: [submission],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      ...submissionStartOptions(submission, day),
     });
     const result: EpochOutcome = {
       epochId: input.epochId,
@@ -81,9 +92,11 @@ export async function batchPreparationWorkflow(input: BatchPreparationInput): Pr
       day,
       ...(prepared.window ? { window: prepared.window } : {}),
     };
+    if (searchable) showAttributes({ status: 'batched' });
     outcome = { status: 'batched', result };
     return result;
   } catch (err) {
+    if (searchable) showAttributes({ status: 'failed' });
     outcome = { status: 'failed', error: rootCause(err) ?? String(err) };
     throw err;
   } finally {
@@ -104,8 +117,10 @@ async function reportToMarket(report: EpochClosed): Promise<void> {
 }
 
 export async function batchSubmissionWorkflow(input: BatchSubmissionInput): Promise<{ batchCount: number }> {
-  // Upstream order: the relayer learns the batch count before the finalizer sees any batch.
-  await submitBatchSize(input);
-  await pushBatchesToFinalizer(input);
-  return { batchCount: input.batchCount };
+  return showSendOutcome(async () => {
+    // Upstream order: the relayer learns the batch count before the finalizer sees any batch.
+    await submitBatchSize(input);
+    await pushBatchesToFinalizer(input);
+    return { batchCount: input.batchCount };
+  });
 }

@@ -190,7 +190,7 @@ export class Market {
     }
     if (follower?.rejecting) {
       const { sinceMs, count, lastReason } = follower.rejecting;
-      problems.push({ kind: 'rpc-answers-rejected', since: iso(sinceMs), detail: `${count} answer${count === 1 ? '' : 's'} refused; last: ${lastReason}` });
+      problems.push({ kind: 'rpc-answers-rejected', since: iso(sinceMs), detail: `${count} answer${count === 1 ? '' : 's'} refused; last: ${lastReason}`, count });
     }
     if (dayMismatch) {
       problems.push({ kind: 'day-mismatch', since: iso(dayMismatch.sinceMs), detail: `dayCounter is ${dayMismatch.chainDay} at block ${dayMismatch.blockNumber}, below the market's day ${days?.day ?? '?'}` });
@@ -246,7 +246,10 @@ export class Market {
     const rerelease = (state.rereleases ?? []).find((e) => e.epochId === report.epochId) ?? null;
     state.rereleases = (state.rereleases ?? []).filter((e) => e.epochId !== report.epochId);
     if (report.outcome.status === 'batched') stats.epochsBatched++;
-    else if (report.outcome.status === 'failed') stats.epochsFailed++;
+    else if (report.outcome.status === 'failed') {
+      stats.epochsFailed++;
+      state.failedEpochs = [...(state.failedEpochs ?? []).filter((e) => e.epochId !== report.epochId), { epochId: report.epochId, error: report.outcome.error }].slice(-REMEMBERED_EPOCHS);
+    }
     else {
       stats.epochsOrphaned = (stats.epochsOrphaned ?? 0) + 1;
       state.orphanedEpochs = [...(state.orphanedEpochs ?? []).filter((id) => id !== report.epochId), report.epochId].slice(-REMEMBERED_EPOCHS);

@@ -20,11 +20,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { EpochReleased, FollowChainResult, MarketParams } from '../domain/types.js';
+import type { BatchPreparationInput, EpochReleased, FollowChainResult, MarketParams } from '../domain/types.js';
 import { FOLLOW_MAX_WAIT_MS, WATCH_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams, pushAttestorMessages, readDayCounter, watchHead } from './activity-stubs.js';
 import {
   CHAIN_TRUTH_PATCH,
   DAYS_AND_REWARDS_PATCH,
+  SEARCH_ATTRIBUTES_PATCH,
   batchPreparationWorkflowId,
   epochClosedSignal,
   finalRewardsWorkflowId,
@@ -41,6 +42,7 @@ import {
 import { batchPreparationWorkflow } from './epoch.js';
 import { Market, initialMarketState, type MarketPlan } from './market-state.js';
 import { finalRewardsWorkflow, periodicRewardsWorkflow } from './rewards.js';
+import { epochStartOptions, finalRewardsStartOptions, marketRunStatus, periodicRewardsStartOptions, showAttributes, type RunStartOptions } from './search-attributes.js';
 
 export async function marketWorkflow(input: MarketWorkflowInput): Promise<MarketStatus> {
   const market = new Market(input.state ?? initialMarketState(input.market));
@@ -114,6 +116,8 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   const tracksDays = patched(DAYS_AND_REWARDS_PATCH);
   // Runs begun before 0.3.0 wait without an activity while paused.
   const watchesHead = patched(CHAIN_TRUTH_PATCH);
+  // Runs begun before 0.5.0 keep the search attributes they were started with (none).
+  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
   if (tracksDays) {
     if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
     // The day at the cursor, so that a catch-up assigns past epochs their own days.
@@ -125,6 +129,11 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   }
 
   while (!stopping && !continueAsNewDue(input)) {
+    // Whatever changes the status or the day comes back here at once: pause, stop and rewind
+    // cancel the poll, resume and rewind end the halted wait, and a follower result (a finality
+    // violation, a new day) is acted on before the next poll. The first pass also sets what a run
+    // started without them lacks (a run started by a test, or continued from before 0.5.0).
+    if (searchable) showAttributes({ market: input.market, day: market.days?.day, status: marketRunStatus(market.state) });
     if (market.halted()) {
       if (watchesHead) {
         market.followerStopped();
@@ -177,7 +186,10 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   }
 
   await condition(allHandlersFinished);
-  if (stopping) return status();
+  if (stopping) {
+    if (searchable) showAttributes({ status: 'stopped' });
+    return status();
+  }
   return continueAsNew<typeof marketWorkflow>({ market: input.market, state: market.state, continueAsNewAfterEvents: input.continueAsNewAfterEvents });
 }
 
@@ -209,9 +221,9 @@ async function carryOut(market: Market, plan: MarketPlan, params: MarketParams):
   const m = market.state.market;
   await Promise.all([
     ...plan.epochs.map(({ event, day }) => startBatchPreparation(market, event, params.submissionWindowSeconds, day)),
-    ...plan.finalDays.map((day) => startOnce(finalRewardsWorkflow, finalRewardsWorkflowId(m, day), { market: m, day })),
+    ...plan.finalDays.map((day) => startOnce(finalRewardsWorkflow, finalRewardsWorkflowId(m, day), { market: m, day }, finalRewardsStartOptions(m, day))),
     ...plan.periodic.map(({ epochId, day, skipPreviousDay }) =>
-      startOnce(periodicRewardsWorkflow, periodicRewardsWorkflowId(m, epochId), { market: m, day, epochId, skipPreviousDay }),
+      startOnce(periodicRewardsWorkflow, periodicRewardsWorkflowId(m, epochId), { market: m, day, epochId, skipPreviousDay }, periodicRewardsStartOptions(m, epochId, day)),
     ),
   ]);
   market.rewardUpdatesStarted(plan);
@@ -219,10 +231,11 @@ async function carryOut(market: Market, plan: MarketPlan, params: MarketParams):
 }
 
 /**
- * Starts a child under its business ID; false if it runs or ran already. Only a failed run may
- * run again, or, with `reuse`, any closed one (an orphaned epoch, which wrote nothing).
+ * Starts a child under its business ID, with its search attributes and summary; false if it runs
+ * or ran already. Only a failed run may run again, or, with `reuse`, any closed one (an orphaned
+ * epoch, which wrote nothing).
  */
-async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId: string, input: A, reuse = false): Promise<boolean> {
+async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId: string, input: A, shown: RunStartOptions, reuse = false): Promise<boolean> {
   try {
     await startChild(workflow, {
       workflowId,
@@ -230,6 +243,7 @@ async function startOnce<A>(workflow: (input: A) => Promise<unknown>, workflowId
       // Children outlive this run: continue-as-new closes it, and their effects must still happen.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: reuse ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      ...shown,
     });
     return true;
   } catch (err) {
@@ -247,21 +261,17 @@ async function startBatchPreparation(market: Market, event: EpochReleased, submi
   const marketAddress = market.state.market;
   const orphaned = market.isOrphaned(event.epochId);
   const wasOpen = market.epochStarting(event.epochId);
-  const started = await startOnce(
-    batchPreparationWorkflow,
-    batchPreparationWorkflowId(marketAddress, event.epochId),
-    {
-      market: marketAddress,
-      epochId: event.epochId,
-      ...(day === undefined ? {} : { day }),
-      releaseBlockNumber: event.blockNumber,
-      releaseBlockTimestamp: event.blockTimestamp,
-      releaseBlockHash: event.blockHash,
-      submissionWindowSeconds,
-      ...(market.state.head === null ? {} : { headFloor: market.state.head }),
-    },
-    orphaned,
-  );
+  const input: BatchPreparationInput = {
+    market: marketAddress,
+    epochId: event.epochId,
+    ...(day === undefined ? {} : { day }),
+    releaseBlockNumber: event.blockNumber,
+    releaseBlockTimestamp: event.blockTimestamp,
+    releaseBlockHash: event.blockHash,
+    submissionWindowSeconds,
+    ...(market.state.head === null ? {} : { headFloor: market.state.head }),
+  };
+  const started = await startOnce(batchPreparationWorkflow, batchPreparationWorkflowId(marketAddress, event.epochId), input, epochStartOptions(input), orphaned);
   if (started) {
     if (orphaned) log.info('an orphaned epoch is released again: batched from its new block', { market: marketAddress, epochId: event.epochId, blockNumber: event.blockNumber });
     market.epochStarted(event.epochId);

@@ -6,6 +6,7 @@
 import { runLimited } from '../domain/concurrency.js';
 import type { PreparedRewardUpdate, RewardUpdateInput } from '../domain/types.js';
 import { findPastDaysToCatchUp, prepareRewardUpdate, sendRewardChunk } from './activity-stubs.js';
+import { showSendOutcome } from './search-attributes.js';
 
 async function sendRewardUpdate(input: RewardUpdateInput): Promise<PreparedRewardUpdate> {
   const prepared = await prepareRewardUpdate(input);
@@ -17,7 +18,7 @@ async function sendRewardUpdate(input: RewardUpdateInput): Promise<PreparedRewar
 
 /** The day's final update: eligible slots, their counts, and the number of eligible nodes. */
 export async function finalRewardsWorkflow(input: { market: string; day: string }): Promise<PreparedRewardUpdate> {
-  return sendRewardUpdate({ ...input, kind: 'final' });
+  return showSendOutcome(() => sendRewardUpdate({ ...input, kind: 'final' }));
 }
 
 /**
@@ -31,10 +32,12 @@ export async function periodicRewardsWorkflow(input: {
   /** The previous day's final update is still to come: leave that day to it. */
   skipPreviousDay: boolean;
 }): Promise<{ periodic: PreparedRewardUpdate; pastDays: PreparedRewardUpdate[] }> {
-  const periodic = await sendRewardUpdate({ market: input.market, day: input.day, kind: 'periodic', epochId: input.epochId });
-  const pastDays: PreparedRewardUpdate[] = [];
-  for (const day of await findPastDaysToCatchUp({ market: input.market, day: input.day, skipPreviousDay: input.skipPreviousDay })) {
-    pastDays.push(await sendRewardUpdate({ market: input.market, day, kind: 'pastDay' }));
-  }
-  return { periodic, pastDays };
+  return showSendOutcome(async () => {
+    const periodic = await sendRewardUpdate({ market: input.market, day: input.day, kind: 'periodic', epochId: input.epochId });
+    const pastDays: PreparedRewardUpdate[] = [];
+    for (const day of await findPastDaysToCatchUp({ market: input.market, day: input.day, skipPreviousDay: input.skipPreviousDay })) {
+      pastDays.push(await sendRewardUpdate({ market: input.market, day, kind: 'pastDay' }));
+    }
+    return { periodic, pastDays };
+  });
 }

@@ -17,6 +17,9 @@ contract TestProtocolState {
     mapping(address => uint256) public dayCounter;
     mapping(address => uint256) public epochsInADay;
     mapping(address => uint256) public currentEpochId;
+    /// @notice slotSubmissionCount(dataMarket, slotId, dayId): the eligible submissions credited
+    ///         to a slot on a day (read by the read API's /totalSubmissions fallback).
+    mapping(address => mapping(uint256 => mapping(uint256 => uint256))) public slotSubmissionCount;
 
     function configureMarket(
         address dm,
@@ -39,6 +42,7 @@ contract TestProtocolState {
     function setDailySnapshotQuota(address dm, uint256 v) external { dailySnapshotQuota[dm] = v; }
     function setDayCounter(address dm, uint256 v) external { dayCounter[dm] = v; }
     function setEpochsInADay(address dm, uint256 v) external { epochsInADay[dm] = v; }
+    function setSlotSubmissionCount(address dm, uint256 slotId, uint256 dayId, uint256 v) external { slotSubmissionCount[dm][slotId][dayId] = v; }
 
     function releaseEpoch(address dm, uint256 begin, uint256 end) external returns (uint256) {
         return _releaseEpoch(dm, begin, end);

@@ -28,7 +28,7 @@ before(async () => {
 
 test('fixtures cover every workflow type, a continue-as-new, a failed epoch, a day transition and both sides of a patch', () => {
   const types = new Set(fixtures.map((f) => f.fixture.workflowType));
-  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'finalRewardsWorkflow', 'marketWorkflow', 'periodicRewardsWorkflow']);
+  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'finalRewardsWorkflow', 'marketAlertsWorkflow', 'marketWorkflow', 'periodicRewardsWorkflow']);
   const eventTypes = (f: HistoryFixture) => ((f.history as { events: Array<{ eventType: string }> }).events ?? []).map((e) => e.eventType);
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW')), 'a continue-as-new');
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED')), 'a failed epoch');
@@ -73,6 +73,34 @@ test('fixtures cover the Redis paths of 0.4.0: a market marker, a data loss repo
   assert.ok(lost.length > 0, 'a market run that saw Redis lose its data');
   assert.ok(lost.some((f) => updates(f).includes('resume')), 'and was resumed by the operator');
   assert.ok(markets.some((f) => !json(f).includes('"redisMarker":{')), 'and market runs from before 0.4.0, replayed with it');
+});
+
+test('fixtures cover the search attributes of 0.5.0: every workflow type with the search-attributes patch and its upserts, and runs from before it', () => {
+  type Event = {
+    eventType: string;
+    markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } };
+    upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, { data: string }> } };
+  };
+  const events = (f: HistoryFixture) => (f.history as { events?: Event[] }).events ?? [];
+  const patchedRun = (f: HistoryFixture) =>
+    events(f).some((e) => (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).some((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id === 'search-attributes'));
+  /** The SeqflowStatus values the run upserted, in order. */
+  const statuses = (f: HistoryFixture) =>
+    events(f).flatMap((e) => {
+      const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.SeqflowStatus;
+      return field ? [JSON.parse(Buffer.from(field.data, 'base64').toString()) as string] : [];
+    });
+  // The search scenario's runs, whose statuses are known exactly (other 0.5.0 scenarios carry the patch too).
+  const current = fixtures.filter((f) => f.file.startsWith('search@0.5.0/') && patchedRun(f.fixture)).map((f) => f.fixture);
+  const upserted = (type: string) => current.filter((f) => f.workflowType === type).map(statuses);
+  assert.deepEqual(upserted('marketWorkflow').sort(), [['paused', 'stopped'], ['stopped']]);
+  assert.deepEqual(upserted('batchPreparationWorkflow').sort(), [['submitting', 'batched'], ['submitting', 'failed'], ['submitting', 'failed'], ['submitting', 'failed']]);
+  assert.deepEqual(upserted('batchSubmissionWorkflow').sort(), [['send-failed'], ['send-failed'], ['send-failed'], ['sent']]);
+  assert.deepEqual(upserted('periodicRewardsWorkflow'), [['sent']]);
+  assert.deepEqual(upserted('finalRewardsWorkflow'), [['sent']]);
+  assert.ok(fixtures.filter((f) => f.file.startsWith('alerts@0.5.0/')).every((f) => patchedRun(f.fixture) || f.fixture.workflowType === 'marketAlertsWorkflow'), 'the alerts scenario ran with the patch');
+  const before = fixtures.filter((f) => !f.file.includes('@0.5.0/')).map((f) => f.fixture);
+  assert.ok(before.length > 0 && !before.some(patchedRun), 'runs from before 0.5.0, replayed without the patch');
 });
 
 for (const { file, fixture } of fixtures) {

@@ -6,13 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type MarketParams, type TestChain } from './chain.js';
-import { spawnService, type ServiceProcess } from './process.js';
+import { freePort, spawnService, type ServiceProcess } from './process.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startRelayer, type RelayerStandIn } from './relayer.js';
 import { startRpcProxy, type RpcProxy } from './rpc-proxy.js';
 import { PROJECT_ROOT, connectTemporal, type TemporalServer } from './temporal.js';
 
 export const RELAYER_TOKEN = 'test-write-token';
+
+export type WorkerProcess = ServiceProcess & { metricsUrl: string };
 
 export interface Stack {
   node: HardhatNode;
@@ -25,7 +27,8 @@ export interface Stack {
   taskQueue: string;
   /** The worker's environment: exactly what an operator would set. */
   env: NodeJS.ProcessEnv;
-  startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
+  /** A worker process, with its HTTP server (/metrics, /health, /ready, /status) on a free loopback port. */
+  startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -81,17 +84,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     taskQueue,
     env,
     async startWorker(extraEnv = {}) {
+      const metricsPort = await freePort();
       const worker = await spawnService({
         name: 'worker',
         command: process.execPath,
         args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
         cwd: PROJECT_ROOT,
-        env: { ...env, ...extraEnv },
+        env: { ...env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...extraEnv },
         ready: async (w) => w.log().includes('seqflow worker ready'),
         readyTimeoutMs: 60_000,
       });
       workers.push(worker);
-      return worker;
+      return Object.assign(worker, { metricsUrl: `http://127.0.0.1:${metricsPort}` });
     },
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));

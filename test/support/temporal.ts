@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTE_TYPE_NAMES } from '../../src/workflows/search-attributes.js';
 import { freePort, spawnService } from './process.js';
 
 export const PROJECT_ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -19,12 +20,17 @@ export interface TemporalServer {
   stop(): Promise<void>;
 }
 
-/** Arguments for a dev server: SQLite in WAL mode without fsync, as Temporal's own CI runs it. */
+/**
+ * Arguments for a dev server: SQLite in WAL mode without fsync, as Temporal's own CI runs it,
+ * with seqflow's search attributes registered in the default namespace (the worker refuses to
+ * start without them).
+ */
 function devServerArgs(port: number, dbFile: string, uiPort: number | undefined): string[] {
   return [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     '--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF',
+    ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPE_NAMES[key.type]}`]),
   ];
 }
 

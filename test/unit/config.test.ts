@@ -48,6 +48,9 @@ const expectedConfig: WorkerConfig = {
   logLevel: 'info',
   rewards: { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurrentUpdates: 10, dayTransitionBufferEpochs: 5 },
   attestorQueuePushEnabled: false,
+  metrics: { host: '0.0.0.0', port: 9464 },
+  readyMaxLagBlocks: 100,
+  alerts: { url: undefined, timeoutMs: 5000, rejectedAnswersThreshold: 20, maxPerMinute: 10 },
 };
 
 /** Runs `load` and returns the problems of the ConfigError it must throw. */

@@ -310,7 +310,7 @@ describe('Market: chain truth (counters, conditions, violations, the day from da
     market.advance(followResult({ conditions: { stalled: null, rejecting: { sinceMs: NOW - 5000, lastAtMs: NOW - 1000, count: 2, lastReason: 'http://n1: head 5 is below block 30, seen before' } } }), NOW);
     assert.equal(market.health(), 'degraded');
     assert.deepEqual(market.problems(), [
-      { kind: 'rpc-answers-rejected', since: new Date(NOW - 5000).toISOString(), detail: '2 answers refused; last: http://n1: head 5 is below block 30, seen before' },
+      { kind: 'rpc-answers-rejected', since: new Date(NOW - 5000).toISOString(), detail: '2 answers refused; last: http://n1: head 5 is below block 30, seen before', count: 2 },
     ]);
 
     market.advance(followResult({ conditions: { stalled: { sinceMs: NOW - 90_000, lastError: 'RpcTransportError: ECONNREFUSED' }, rejecting: null } }), NOW);
