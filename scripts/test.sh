@@ -26,5 +26,5 @@ done
 export SEQFLOW_TEST_TEMPORAL_ADDRESS="127.0.0.1:$port"
 
 # Node 20 does not expand globs itself: the shell does.
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 \
+node --import tsx --test --test-concurrency=3 --test-timeout=300000 \
   test/unit/*.test.ts test/api/*.test.ts test/activities/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts test/replay/*.test.ts

@@ -3,6 +3,9 @@
  * operator can swap the Go service for seqflow. Everything is validated at start-up and every
  * problem is reported at once, each naming its variable.
  */
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { getAddress, isAddress } from 'ethers';
 import { pino } from 'pino';
 
@@ -25,7 +28,7 @@ export interface WorkerConfig {
   protocolStateContract: string;
   /** EIP-55 addresses, in the configured order, without duplicates. */
   dataMarkets: string[];
-  redis: { host: string; port: number; db: number; password: string | undefined };
+  redis: RedisSettings;
   relayer: RelayerSettings;
   batchSize: number;
   /** Blocks a block must be behind the head before the follower scans it. */
@@ -99,6 +102,44 @@ class EnvReader {
     const value = this.raw(name) ?? fallback;
     if (value === undefined) this.problems.push(`${name} is required`);
     return value ?? '';
+  }
+
+  /**
+   * A secret: the variable `name`, or the content of the file `<name>_FILE` names (the Docker
+   * secrets convention, so that the value need not sit in the environment), its trailing line
+   * ends trimmed as `echo` and editors end a file. Problems name the variables and the path,
+   * never the value.
+   */
+  secret(name: string, opts: { required: true }): string;
+  secret(name: string): string | undefined;
+  secret(name: string, opts: { required: boolean } = { required: false }): string | undefined {
+    const fileName = `${name}_FILE`;
+    // What a problem leaves: '' keeps a required secret a string, as string() does.
+    const none = opts.required ? '' : undefined;
+    const value = this.raw(name);
+    const path = this.raw(fileName);
+    if (value !== undefined && path !== undefined) {
+      this.problems.push(`${name} and ${fileName} are both set: set one of them`);
+      return none;
+    }
+    if (path === undefined) {
+      if (value === undefined && opts.required) this.problems.push(`${name} is required`);
+      return value ?? none;
+    }
+    let content: string;
+    try {
+      content = fs.readFileSync(path, 'utf8');
+    } catch (err) {
+      // Node's message names the path and the reason (ENOENT, EACCES, EISDIR), nothing of the content.
+      this.problems.push(`${fileName}: cannot read it: ${(err as Error).message}`);
+      return none;
+    }
+    const secret = content.replace(/(\r?\n)+$/, '');
+    if (secret.trim() === '') {
+      this.problems.push(`${fileName}: ${path} is empty`);
+      return none;
+    }
+    return secret;
   }
 
   /** A decimal integer from `min` to `max` (both safe integers, so the value is exact). */
@@ -246,14 +287,83 @@ export function loadChainAccess(env: Env = process.env): { rpcNodes: string[]; c
   return access;
 }
 
-function readRedis(r: EnvReader): WorkerConfig['redis'] {
-  return {
+export interface RedisSettings {
+  host: string;
+  port: number;
+  db: number;
+  password: string | undefined;
+  /** REDIS_USERNAME: an ACL user (with REDIS_PASSWORD); absent: the default user. */
+  username?: string;
+  /** REDIS_TLS: connect over TLS; absent: plain TCP. */
+  tls?: RedisTls;
+}
+
+/** PEM contents of the REDIS_TLS_*_FILE files, read at start-up; an absent CA: the system's. */
+export interface RedisTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+const REDIS_TLS_FILES = { ca: 'REDIS_TLS_CA_FILE', cert: 'REDIS_TLS_CERT_FILE', key: 'REDIS_TLS_KEY_FILE' } as const;
+
+function readRedis(r: EnvReader): RedisSettings {
+  const settings: RedisSettings = {
     host: r.string('REDIS_HOST'),
     port: r.integer('REDIS_PORT', { min: 1, max: 65535 }),
     // Checked against the server at start-up (SELECT); the bound is Redis's own (an int).
     db: r.integer('REDIS_DB', { fallback: 0, min: 0, max: 2_147_483_647 }),
-    password: r.raw('REDIS_PASSWORD'),
+    password: r.secret('REDIS_PASSWORD'),
   };
+  const username = r.raw('REDIS_USERNAME');
+  if (username !== undefined) {
+    // Redis has no password-less ACL login but the default user's: a username alone is a mistake.
+    if (settings.password === undefined) r.problems.push('REDIS_USERNAME is set without REDIS_PASSWORD: an ACL user logs in with both');
+    settings.username = username;
+  }
+  const tls = readRedisTls(r);
+  if (tls !== undefined) settings.tls = tls;
+  return settings;
+}
+
+/**
+ * The TLS files are read and parsed now, so that a wrong path or a file of the wrong kind is a
+ * problem naming its variable at start-up rather than a handshake failure at the first connect.
+ */
+function readRedisTls(r: EnvReader): RedisTls | undefined {
+  const enabled = r.boolean('REDIS_TLS', false);
+  const paths = Object.entries(REDIS_TLS_FILES).filter(([, name]) => r.raw(name) !== undefined);
+  if (!enabled) {
+    // A CA or certificate given with TLS off would otherwise be ignored, and Redis spoken to in clear.
+    for (const [, name] of paths) r.problems.push(`${name} is set but REDIS_TLS is not true`);
+    return undefined;
+  }
+  const tls: RedisTls = {};
+  for (const [field, name] of paths) {
+    try {
+      tls[field as keyof RedisTls] = fs.readFileSync(r.raw(name)!, 'utf8');
+    } catch (err) {
+      r.problems.push(`${name}: cannot read it: ${(err as Error).message}`);
+    }
+  }
+  if ((r.raw(REDIS_TLS_FILES.cert) === undefined) !== (r.raw(REDIS_TLS_FILES.key) === undefined)) {
+    r.problems.push('REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both for a client certificate, or neither');
+  }
+  if (tls.ca !== undefined) {
+    try {
+      new X509Certificate(tls.ca);
+    } catch (err) {
+      r.problems.push(`REDIS_TLS_CA_FILE: ${r.raw(REDIS_TLS_FILES.ca)} holds no PEM certificate: ${(err as Error).message}`);
+    }
+  }
+  if (tls.cert !== undefined && tls.key !== undefined) {
+    try {
+      createSecureContext({ cert: tls.cert, key: tls.key });
+    } catch (err) {
+      r.problems.push(`REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE: not a PEM certificate and its private key: ${(err as Error).message}`);
+    }
+  }
+  return tls;
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
@@ -266,7 +376,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     redis: readRedis(r),
     relayer: {
       url: r.url('TX_RELAYER_URL').replace(/\/+$/, ''),
-      authToken: r.string('TX_RELAYER_AUTH_WRITE_TOKEN'),
+      authToken: r.secret('TX_RELAYER_AUTH_WRITE_TOKEN', { required: true }),
       timeoutMs: r.integer('HTTP_TIMEOUT', { min: 1, max: 3600 }) * 1000,
     },
     // Projects per finalizer batch, each batch one queue message.
@@ -335,7 +445,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     protocolStateContract: r.address('PROTOCOL_STATE_CONTRACT'),
     dataMarkets: readDataMarkets(r),
     redis: readRedis(r),
-    authReadToken: r.string('AUTH_READ_TOKEN'),
+    authReadToken: r.secret('AUTH_READ_TOKEN', { required: true }),
     publicUrl: readPublicUrl(r),
     listen: { host: r.string('API_LISTEN_HOST', '0.0.0.0'), port: r.integer('API_PORT', { fallback: 8080, min: 1, max: 65535 }) },
     logLevel: r.string('LOG_LEVEL', 'info'),

@@ -3,9 +3,11 @@
  * whatever error the command gave (ioredis's retry limit, a closed connection): Temporal retries
  * it as usual, and `status` shows the outage as the market's `redis-unavailable` problem from
  * the pending activity, also when the market waits in an activity other than the follower.
+ * An ACL denial is named too (namingRedisDenial), so that the activity's last failure says which
+ * command and keys the Redis user lacks.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
-import type { RedisStatus } from '../services/redis.js';
+import { namingRedisDenial, type RedisStatus } from '../services/redis.js';
 
 /** The failure type; its details are `[sinceMs]`, when the outage began (wall clock, ms). */
 export const REDIS_UNAVAILABLE = 'RedisUnavailable';
@@ -21,6 +23,7 @@ export function namingRedisOutage<T extends Record<string, AnyActivity>>(redis: 
         try {
           return await run(...args);
         } catch (err) {
+          namingRedisDenial(err);
           const outage = redis.outage;
           // A refusal stays a refusal, a cancellation a cancellation.
           if (!outage || err instanceof CancelledFailure || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;

@@ -2,12 +2,14 @@
  * Relayer calls. The auth token comes from the worker's config, never from workflow history.
  * Success is HTTP 200, as upstream. Network errors, timeouts, 408, 429 and 5xx are thrown as
  * retryable (Temporal retries them with backoff); any other 4xx is the relayer refusing the
- * request, which no retry can fix: non-retryable, with the relayer's answer in the message.
+ * request, which no retry can fix: non-retryable, with the relayer's answer in the message. The
+ * answer may echo the body we sent: the token is removed from it before it goes anywhere.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import * as keys from '../domain/keys.js';
 import { batchSizeBody } from '../domain/payloads.js';
+import { redact } from '../domain/redact.js';
 import type { RelayerSettings } from '../config.js';
 import type { RelayerMetrics } from '../metrics/metrics.js';
 import type { BatchSubmissionInput } from '../domain/types.js';
@@ -30,7 +32,8 @@ export async function postToRelayer(relayer: RelayerSettings, path: string, body
   let answer: string;
   try {
     res = await fetch(`${relayer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.any([cancelled, timeout]) });
-    answer = (await res.text()).slice(0, 1000);
+    // Redacted before it is cut: a cut through the token would leave its head in the text.
+    answer = redact(await res.text(), relayer.authToken).slice(0, 1000);
   } catch (err) {
     if (!cancelled.aborted) metrics?.relayerRequest(path, timeout.aborted ? 'timeout' : 'error', (performance.now() - started) / 1000);
     throw err;

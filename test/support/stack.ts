@@ -37,6 +37,8 @@ export interface StackOptions {
   params?: Partial<MarketParams>;
   batchSize?: number;
   miningIntervalMs?: number;
+  /** The relayer stand-in's token, and the worker's TX_RELAYER_AUTH_WRITE_TOKEN (default RELAYER_TOKEN). */
+  relayerToken?: string;
   /** Start Temporal's Web UI on this port (when the stack starts its own dev server). */
   temporalUiPort?: number;
 }
@@ -45,7 +47,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const [node, redis, relayer, temporal] = await Promise.all([
     startHardhatNode({ intervalMs: opts.miningIntervalMs ?? 500 }),
     startRedis(),
-    startRelayer(RELAYER_TOKEN),
+    startRelayer(opts.relayerToken ?? RELAYER_TOKEN),
     connectTemporal({ uiPort: opts.temporalUiPort }),
   ]);
   const [chain, rpc] = await Promise.all([deployTestContracts(node.url, opts.markets, opts.params), startRpcProxy(node.url)]);
@@ -61,7 +63,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     REDIS_PORT: String(redis.port),
     REDIS_DB: '0',
     TX_RELAYER_URL: relayer.url,
-    TX_RELAYER_AUTH_WRITE_TOKEN: RELAYER_TOKEN,
+    TX_RELAYER_AUTH_WRITE_TOKEN: opts.relayerToken ?? RELAYER_TOKEN,
     BATCH_SIZE: String(opts.batchSize ?? 2),
     HTTP_TIMEOUT: '5',
     REWARDS_UPDATE_BATCH_SIZE: '50',

@@ -1,6 +1,9 @@
-import { describe, test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadDataMarkets, loadTemporalConfig, loadWorkerConfig, type WorkerConfig } from '../../src/config.js';
+import { ConfigError, loadApiConfig, loadDataMarkets, loadTemporalConfig, loadWorkerConfig, type WorkerConfig } from '../../src/config.js';
 
 // EIP-55 test vectors from the EIP itself: the expected checksum forms are independent of ethers.
 const PS_CHECKSUM = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
@@ -512,5 +515,55 @@ describe('reward settings', () => {
     assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'T' }).attestorQueuePushEnabled, true);
     assert.equal(loadWorkerConfig({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'f' }).attestorQueuePushEnabled, false);
     assert.deepEqual(workerProblems({ ...validEnv(), ATTESTOR_QUEUE_PUSH_ENABLED: 'yes' }), ['ATTESTOR_QUEUE_PUSH_ENABLED must be true or false, got "yes"']);
+  });
+});
+
+describe('secrets from files (<NAME>_FILE, the Docker secrets convention)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqflow-config-secrets-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string) => {
+    const at = path.join(dir, name);
+    fs.writeFileSync(at, content);
+    return at;
+  };
+  const apiEnv = (changes: Env): Env => ({
+    RPC_NODES: '["http://rpc1.example:8545"]',
+    PROTOCOL_STATE_CONTRACT: PS_CHECKSUM,
+    DATA_MARKET_ADDRESSES: JSON.stringify([DM1_CHECKSUM]),
+    REDIS_HOST: 'redis.internal',
+    REDIS_PORT: '6380',
+    ...changes,
+  });
+
+  test('the worker reads TX_RELAYER_AUTH_WRITE_TOKEN and REDIS_PASSWORD from files, trailing line ends trimmed', () => {
+    const config = loadWorkerConfig(
+      withEnv({ TX_RELAYER_AUTH_WRITE_TOKEN: undefined, TX_RELAYER_AUTH_WRITE_TOKEN_FILE: file('relayer', 'write\ntoken \n\n'), REDIS_PASSWORD_FILE: file('redis', 'p@ss\r\n') }),
+    );
+    assert.deepEqual([config.relayer.authToken, config.redis.password], ['write\ntoken ', 'p@ss']);
+  });
+
+  test('the read API reads AUTH_READ_TOKEN and REDIS_PASSWORD from files', () => {
+    const config = loadApiConfig(apiEnv({ AUTH_READ_TOKEN_FILE: file('read', 'read-token'), REDIS_PASSWORD_FILE: file('redis2', 'pw\n') }));
+    assert.deepEqual([config.authReadToken, config.redis.password], ['read-token', 'pw']);
+  });
+
+  test('a value and a file both set: one problem naming both', () => {
+    assert.deepEqual(workerProblems(withEnv({ TX_RELAYER_AUTH_WRITE_TOKEN_FILE: file('both', 'other') })), [
+      'TX_RELAYER_AUTH_WRITE_TOKEN and TX_RELAYER_AUTH_WRITE_TOKEN_FILE are both set: set one of them',
+    ]);
+  });
+
+  test('a missing file, a directory, an empty file: problems naming <NAME>_FILE and the path', () => {
+    const missing = path.join(dir, 'missing');
+    const empty = file('empty', '\n');
+    assert.deepEqual(problemsOf(() => loadApiConfig(apiEnv({ AUTH_READ_TOKEN_FILE: missing, REDIS_PASSWORD_FILE: dir }))), [
+      `REDIS_PASSWORD_FILE: cannot read it: EISDIR: illegal operation on a directory, read`,
+      `AUTH_READ_TOKEN_FILE: cannot read it: ENOENT: no such file or directory, open '${missing}'`,
+    ]);
+    assert.deepEqual(workerProblems(withEnv({ TX_RELAYER_AUTH_WRITE_TOKEN: undefined, TX_RELAYER_AUTH_WRITE_TOKEN_FILE: empty })), [`TX_RELAYER_AUTH_WRITE_TOKEN_FILE: ${empty} is empty`]);
+  });
+
+  test('neither the value nor the file of a required secret: required, as before', () => {
+    assert.deepEqual(problemsOf(() => loadApiConfig(apiEnv({}))), ['AUTH_READ_TOKEN is required']);
   });
 });
