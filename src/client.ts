@@ -1,7 +1,8 @@
 /**
  * The operator's CLI: `seqflow <command> [options] [market ...]` (also `npm run client --`).
  * Markets default to DATA_MARKET_ADDRESSES; Temporal is found through TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE and TEMPORAL_TASK_QUEUE; `start` reads the chain head and checks each
+ * TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE and the `temporal` CLI's TLS, API key and profile
+ * settings (TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE); `start` reads the chain head and checks each
  * market on chain through RPC_NODES (or PROST_RPC_URL) and PROTOCOL_STATE_CONTRACT.
  */
 import { parseArgs } from 'node:util';
@@ -55,6 +56,8 @@ environment:
   TEMPORAL_ADDRESS        Temporal frontend (default localhost:7233)
   TEMPORAL_NAMESPACE      Temporal namespace (default default)
   TEMPORAL_TASK_QUEUE     task queue of the worker and the market workflows (default seqflow)
+  TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_API_KEY(_FILE), TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE
+                          TLS, API key and profile file, as for the temporal CLI (README, Configuration)
   DATA_MARKET_ADDRESSES   the markets when none is given: a JSON array, e.g. ["0xabc…","0xdef…"]
   RPC_NODES               start: JSON array of JSON-RPC URLs of the protocol chain (or PROST_RPC_URL: one URL)
   PROTOCOL_STATE_CONTRACT start: the ProtocolState contract the markets must be data markets of

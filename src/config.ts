@@ -6,6 +6,8 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import { getAddress, isAddress } from 'ethers';
 import { pino } from 'pino';
 
@@ -20,6 +22,12 @@ export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** TLS as the SDK takes it (`true`: TLS with the system's CAs); absent: plain gRPC. */
+  tls?: TLSConfig | true;
+  /** TEMPORAL_API_KEY(_FILE): sent as `authorization: Bearer`; a secret, never logged. */
+  apiKey?: string;
+  /** TEMPORAL_GRPC_META_* and a profile's grpc_meta: headers sent with every call. */
+  metadata?: Record<string, string>;
 }
 
 export interface WorkerConfig {
@@ -91,7 +99,7 @@ type Env = Record<string, string | undefined>;
 /** Reads variables, collecting problems instead of throwing at the first one. */
 class EnvReader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+  constructor(readonly env: Env) {}
 
   raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
@@ -230,12 +238,92 @@ export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
   return config;
 }
 
+/** The profile file's TLS path fields, each with the variable that overrides it. */
+const TEMPORAL_TLS_FILES = {
+  clientCert: ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'client_cert_path'],
+  clientKey: ['TEMPORAL_TLS_CLIENT_KEY_PATH', 'client_key_path'],
+  serverCACert: ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'server_ca_cert_path'],
+} as const;
+
+/**
+ * Temporal's own client configuration, read by @temporalio/envconfig as the `temporal` CLI and
+ * every SDK read it: the TEMPORAL_* variables over a profile (TEMPORAL_PROFILE, else `default`)
+ * of the TOML file TEMPORAL_CONFIG_FILE (else the user's temporalio/temporal.toml, if any), with
+ * seqflow's defaults where neither says. What envconfig leaves to the first connect (an unreadable
+ * file, a certificate without its key, a key not matching its certificate) is checked here, so
+ * that the problem names its setting.
+ */
 function readTemporal(r: EnvReader): TemporalConfig {
-  return {
-    address: r.string('TEMPORAL_ADDRESS', 'localhost:7233'),
-    namespace: r.string('TEMPORAL_NAMESPACE', 'default'),
-    taskQueue: r.string('TEMPORAL_TASK_QUEUE', 'seqflow'),
-  };
+  const taskQueue = r.string('TEMPORAL_TASK_QUEUE', 'seqflow');
+  const apiKey = r.secret('TEMPORAL_API_KEY');
+  // Blank counts as unset, as for every seqflow variable; the key may have come from its file.
+  const env: Record<string, string> = {};
+  for (const name of Object.keys(r.env)) {
+    const value = r.raw(name);
+    if (value !== undefined && name !== 'TEMPORAL_API_KEY' && name !== 'TEMPORAL_API_KEY_FILE') env[name] = value;
+  }
+  if (apiKey !== undefined) env.TEMPORAL_API_KEY = apiKey;
+  for (const name of ['TEMPORAL_TLS', 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION']) {
+    // envconfig takes anything but `true` and `1` as false: TEMPORAL_TLS=TRUE would mean plain text.
+    const value = env[name];
+    if (value !== undefined && !['true', '1', 'false', '0'].includes(value)) r.problems.push(`${name} must be true, 1, false or 0, got ${JSON.stringify(value)}`);
+  }
+  if (env.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === 'true' || env.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === '1') {
+    r.problems.push('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: the TypeScript SDK always verifies the server\'s host name; set TEMPORAL_TLS_SERVER_NAME to the name its certificate has');
+  }
+  const configFile = env.TEMPORAL_CONFIG_FILE;
+  if (configFile !== undefined) {
+    // envconfig treats a missing file as no file: a mistyped path would go unnoticed.
+    try {
+      fs.accessSync(configFile, fs.constants.R_OK);
+    } catch (err) {
+      r.problems.push(`TEMPORAL_CONFIG_FILE: cannot read it: ${(err as Error).message}`);
+    }
+  }
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: env });
+  } catch (err) {
+    r.problems.push(`TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE: ${(err as Error).message}`);
+    return { address: 'localhost:7233', namespace: 'default', taskQueue };
+  }
+  const config: TemporalConfig = { address: profile.address ?? 'localhost:7233', namespace: profile.namespace ?? 'default', taskQueue };
+  const problemsBefore = r.problems.length;
+  const pem: Partial<Record<keyof typeof TEMPORAL_TLS_FILES, string>> = {};
+  for (const [field, [variable, key]] of Object.entries(TEMPORAL_TLS_FILES) as [keyof typeof TEMPORAL_TLS_FILES, (typeof TEMPORAL_TLS_FILES)[keyof typeof TEMPORAL_TLS_FILES]][]) {
+    const source = profile.tls?.[field];
+    if (source === undefined) continue;
+    const setting = env[variable] !== undefined ? variable : `tls.${key} of profile "${env.TEMPORAL_PROFILE ?? 'default'}" (TEMPORAL_CONFIG_FILE)`;
+    try {
+      pem[field] = 'path' in source ? fs.readFileSync(source.path, 'utf8') : Buffer.from(source.data).toString('utf8');
+    } catch (err) {
+      r.problems.push(`${setting}: cannot read it: ${(err as Error).message}`);
+    }
+  }
+  if (profile.tls?.disabled !== true) {
+    if ((profile.tls?.clientCert === undefined) !== (profile.tls?.clientKey === undefined)) {
+      r.problems.push('TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both for a client certificate, or neither');
+    } else if (pem.clientCert !== undefined && pem.clientKey !== undefined) {
+      try {
+        createSecureContext({ cert: pem.clientCert, key: pem.clientKey });
+      } catch (err) {
+        r.problems.push(`TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH: not a PEM certificate and its private key: ${(err as Error).message}`);
+      }
+    }
+    if (pem.serverCACert !== undefined) {
+      try {
+        new X509Certificate(pem.serverCACert);
+      } catch (err) {
+        r.problems.push(`TEMPORAL_TLS_SERVER_CA_CERT_PATH: holds no PEM certificate: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (r.problems.length > problemsBefore) return config;
+  const { connectionOptions } = toClientOptions(profile);
+  if (connectionOptions.tls) config.tls = connectionOptions.tls;
+  if (connectionOptions.apiKey !== undefined) config.apiKey = connectionOptions.apiKey;
+  if (profile.grpcMeta !== undefined) config.metadata = profile.grpcMeta;
+  return config;
 }
 
 /** `DATA_MARKET_ADDRESSES`, needed by the worker and by the client's `start`. */

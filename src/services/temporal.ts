@@ -5,6 +5,8 @@
  * Each failure is a ConfigError naming its variable, so that the worker and the CLI exit 2 with
  * it instead of a gRPC stack trace.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
@@ -65,14 +67,76 @@ async function checkSearchAttributes(connection: NativeConnection, config: Tempo
   ]);
 }
 
+/** What both connections are given, so that the worker's and the CLI's reach Temporal alike. */
+const connectionOptions = (config: TemporalConfig) => ({ address: config.address, tls: config.tls, apiKey: config.apiKey, metadata: config.metadata });
+
+/** How long after the handshake the frontend's first HTTP/2 frame is awaited as its acceptance of the client certificate. */
+const TLS_VERDICT_MS = 1_000;
+
+/**
+ * A handshake of Node's own with the frontend, with seqflow's TLS settings: the SDK's failures
+ * hide the TLS alert (grpc-js says "Failed to connect before the deadline", core a transport
+ * error), and a refused certificate is no reason to wait for a server. Throws a ConfigError
+ * naming the settings if the frontend's certificate fails the check, it speaks no TLS, or it
+ * refuses the client certificate; returns if it cannot be reached, which the connect reports.
+ */
+async function checkTls(config: TemporalConfig): Promise<void> {
+  if (config.tls === undefined) return;
+  const options = config.tls === true ? {} : config.tls;
+  const colon = config.address.lastIndexOf(':');
+  const host = config.address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const servername = options.serverNameOverride ?? host;
+  const refused = `TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH: Temporal at ${config.address} refused ${options.clientCertPair === undefined ? 'a connection without a client certificate' : 'the client certificate'}`;
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const socket = tls.connect({
+      host, port: Number(config.address.slice(colon + 1)), ALPNProtocols: ['h2'],
+      // Node refuses an IP address as SNI; the certificate is then checked against the address.
+      ...(net.isIP(servername) ? {} : { servername }),
+      ca: options.serverRootCACertificate === undefined ? undefined : Buffer.from(options.serverRootCACertificate),
+      cert: options.clientCertPair === undefined ? undefined : Buffer.from(options.clientCertPair.crt),
+      key: options.clientCertPair === undefined ? undefined : Buffer.from(options.clientCertPair.key),
+    });
+    let handshaken = false;
+    const done = (result: string | undefined) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(CLI_WAIT_MS, () => done(undefined));
+    socket.once('secureConnect', () => {
+      handshaken = true;
+      // TLS 1.3 judges the client certificate after the client's handshake is done: an HTTP/2
+      // server's first frame (its SETTINGS, sent unasked) says it was taken, a close that it was not.
+      socket.once('data', () => done(undefined));
+      socket.once('close', () => done(`${refused}: it closed the connection after the handshake`));
+      setTimeout(() => done(undefined), TLS_VERDICT_MS).unref();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      if (handshaken || code.includes('ALERT')) done(`${refused}: ${err.message}`);
+      else if (code.startsWith('ERR_SSL')) done(`TEMPORAL_TLS: no TLS handshake with Temporal at ${config.address}: ${err.message}`);
+      else if (/CERT|SELF_SIGNED|ISSUER|ALTNAME/.test(code)) done(`TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME: the certificate of Temporal at ${config.address} fails the check: ${err.message}`);
+      else done(undefined);
+    });
+  });
+  if (problem !== undefined) throw new ConfigError([problem]);
+}
+
 /** The worker's connection; its namespace exists, with seqflow's search attributes. */
 export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
-  const connection = await untilDeadline(() => NativeConnection.connect({ address: config.address }), unreachable(config, STARTUP_WAIT_MS));
+  const attempt = async () => {
+    await checkTls(config);
+    return NativeConnection.connect(connectionOptions(config));
+  };
+  const connection = await untilDeadline(attempt, unreachable(config, STARTUP_WAIT_MS));
   return checkSearchAttributes(await checkNamespace(connection, config), config);
 }
 
 /** A client for the CLI, bound to the namespace, which exists. */
 export async function connectClient(config: TemporalConfig): Promise<Client> {
-  const connection = await untilDeadline(() => Connection.connect({ address: config.address, connectTimeout: CLI_WAIT_MS }), unreachable(config, CLI_WAIT_MS), CLI_WAIT_MS);
+  const attempt = async () => {
+    await checkTls(config);
+    return Connection.connect({ ...connectionOptions(config), connectTimeout: CLI_WAIT_MS });
+  };
+  const connection = await untilDeadline(attempt, unreachable(config, CLI_WAIT_MS), CLI_WAIT_MS);
   return new Client({ connection: await checkNamespace(connection, config), namespace: config.namespace });
 }

@@ -7,12 +7,10 @@
  * the variables at fault.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { ethers } from 'ethers';
 import { Redis } from 'ioredis';
 import { createBatchActivities } from '../../src/activities/batches.js';
@@ -23,9 +21,10 @@ import * as keys from '../../src/domain/keys.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import { REDIS_ACL_RULES, RedisConnection } from '../../src/services/redis.js';
 import { runActivity } from '../support/activity-env.js';
+import { certificate } from '../support/certs.js';
 import { fileSubmission } from '../support/dequeuer.js';
 import { freePort, spawnService, type ServiceProcess } from '../support/process.js';
-import { PROJECT_ROOT, connectTemporal, type TemporalServer } from '../support/temporal.js';
+import { PROJECT_ROOT, connectTemporal, runWorkerToExit, type TemporalServer } from '../support/temporal.js';
 
 const MARKET = ethers.getAddress('0x' + 'a1b2'.repeat(10));
 const USER = 'seqflow';
@@ -41,20 +40,6 @@ let temporal: TemporalServer | undefined;
 
 const file = (name: string) => path.join(dir, name);
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A P-256 key and a certificate for `subject`, self-signed (a CA) or signed by the CA `ca`. */
-function certificate(name: string, subject: string, opts: { ca?: string; san?: string } = {}): void {
-  openssl(
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`), '-subj', `/CN=${subject}`,
-    ...(opts.ca ? ['-CA', file(`${opts.ca}.crt`), '-CAkey', file(`${opts.ca}.key`)] : []),
-    ...(opts.san ? ['-addext', `subjectAltName=${opts.san}`] : []),
-  );
-}
-
 /** A client of the test's server over TLS with the client certificate: the default user, or `user`. */
 function tlsClient(user?: { username: string; password: string }): Redis {
   const client = new Redis({
@@ -67,10 +52,10 @@ function tlsClient(user?: { username: string; password: string }): Redis {
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqflow-redis-tls-'));
-  certificate('ca', 'seqflow test CA');
-  certificate('other-ca', 'another CA');
-  certificate('server', 'redis', { ca: 'ca', san: 'IP:127.0.0.1' });
-  certificate('client', 'seqflow', { ca: 'ca' });
+  certificate(dir, 'ca', 'seqflow test CA');
+  certificate(dir, 'other-ca', 'another CA');
+  certificate(dir, 'server', 'redis', { ca: 'ca', san: 'IP:127.0.0.1' });
+  certificate(dir, 'client', 'seqflow', { ca: 'ca' });
   port = await freePort();
   [server, temporal] = await Promise.all([
     spawnService({
@@ -125,15 +110,7 @@ const tlsEnv = (): NodeJS.ProcessEnv => ({
   TEMPORAL_TASK_QUEUE: 'redis-tls-test',
 });
 
-async function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
-  try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], { env, cwd: PROJECT_ROOT, timeout: 30_000 });
-    return { code: 0, stderr: '' };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-}
+const runWorker = (env: NodeJS.ProcessEnv) => runWorkerToExit(env, 30000);
 
 test('the README recipe is the ACL line the test gives its user', () => {
   assert.ok(fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8').includes(`\n${README_ACL_LINE}\n`), `README.md lacks the line:\n${README_ACL_LINE}`);

@@ -4,27 +4,12 @@
  * Temporal and its namespace), checked against real servers.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { startRedis, type RedisServer } from '../support/redis.js';
-import { PROJECT_ROOT, connectTemporal, type TemporalServer } from '../support/temporal.js';
+import { connectTemporal, minimalWorkerEnv, runWorkerToExit, type TemporalServer } from '../support/temporal.js';
 
-const goodEnv = {
-  PATH: process.env.PATH,
-  RPC_NODES: '["http://127.0.0.1:1"]',
-  PROTOCOL_STATE_CONTRACT: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed',
-  DATA_MARKET_ADDRESSES: '["0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359"]',
-  REDIS_HOST: '127.0.0.1',
-  REDIS_PORT: '6379',
-  TX_RELAYER_URL: 'http://127.0.0.1:1',
-  TX_RELAYER_AUTH_WRITE_TOKEN: 'token',
-  BATCH_SIZE: '10',
-  HTTP_TIMEOUT: '5',
-  REWARDS_UPDATE_BATCH_SIZE: '50',
-  REWARDS_UPDATE_EPOCH_INTERVAL: '10',
-};
+/** Valid on its own; the tests that reach the services give the real Redis port (servicesEnv). */
+const goodEnv = minimalWorkerEnv(6379);
 
 let redis: RedisServer | undefined;
 let temporal: TemporalServer | undefined;
@@ -40,16 +25,7 @@ after(async () => {
 /** Real services, a task queue no test polls: the worker would start. */
 const servicesEnv = () => ({ ...goodEnv, REDIS_PORT: String(redis!.port), TEMPORAL_ADDRESS: temporal!.address, TEMPORAL_TASK_QUEUE: 'worker-config-test' });
 
-async function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], { env, cwd: PROJECT_ROOT, timeout: 40_000 });
-    return { code: 0, stderr: '', ms: Date.now() - t0 };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr, ms: Date.now() - t0 };
-  }
-}
+const runWorker = (env: NodeJS.ProcessEnv) => runWorkerToExit(env, 40000);
 
 test('zero, negative and malformed values stop the worker with exit code 2, naming each variable', async () => {
   const { code, stderr } = await runWorker({ ...goodEnv, BATCH_SIZE: '0', HTTP_TIMEOUT: '-1', REDIS_PORT: 'redis', DATA_MARKET_ADDRESSES: '["0x123"]' });

@@ -3,10 +3,12 @@
  * (SEQFLOW_TEST_TEMPORAL_ADDRESS), or, when a test file runs alone, one of its own from the
  * Temporal CLI in `.tools/` (installed by scripts/provision.sh).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTE_TYPE_NAMES } from '../../src/workflows/search-attributes.js';
 import { freePort, spawnService } from './process.js';
@@ -63,5 +65,39 @@ export async function connectTemporal(opts: { uiPort?: number } = {}): Promise<T
       await connection.close();
       await stopServer();
     },
+  };
+}
+
+/**
+ * Runs the worker process (`src/worker.ts`) with `env` until it exits, for the tests of its
+ * start-up refusals: its exit code, stderr and how long it took (ms). A worker still running
+ * after `timeoutMs` is killed, which shows as a failure without a code.
+ */
+export async function runWorkerToExit(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  try {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], { env, cwd: PROJECT_ROOT, timeout: timeoutMs });
+    return { code: 0, stderr: '', ms: Date.now() - t0 };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr, ms: Date.now() - t0 };
+  }
+}
+
+/** A worker configuration that passes validation, with Redis at `redisPort` and no chain or relayer behind it. */
+export function minimalWorkerEnv(redisPort: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    RPC_NODES: '["http://127.0.0.1:1"]',
+    PROTOCOL_STATE_CONTRACT: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed',
+    DATA_MARKET_ADDRESSES: '["0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359"]',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(redisPort),
+    TX_RELAYER_URL: 'http://127.0.0.1:1',
+    TX_RELAYER_AUTH_WRITE_TOKEN: 'token',
+    BATCH_SIZE: '10',
+    HTTP_TIMEOUT: '5',
+    REWARDS_UPDATE_BATCH_SIZE: '50',
+    REWARDS_UPDATE_EPOCH_INTERVAL: '10',
   };
 }

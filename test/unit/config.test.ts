@@ -442,6 +442,65 @@ describe('loadTemporalConfig', () => {
   });
 });
 
+describe("loadTemporalConfig: Temporal's own client configuration (@temporalio/envconfig)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqflow-config-temporal-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string) => {
+    const at = path.join(dir, name);
+    fs.writeFileSync(at, content);
+    return at;
+  };
+  const temporalProblems = (env: Env) => problemsOf(() => loadTemporalConfig(env));
+
+  test('TEMPORAL_API_KEY_FILE: the key, trailing line end trimmed, goes to the connection, with TLS as the SDK implies', () => {
+    assert.deepEqual(loadTemporalConfig({ TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233', TEMPORAL_API_KEY_FILE: file('api-key', 'the-key\n') }), {
+      address: 'ns.tmprl.cloud:7233',
+      namespace: 'default',
+      taskQueue: 'seqflow',
+      tls: true,
+      apiKey: 'the-key',
+    });
+  });
+
+  test('TEMPORAL_TLS=false keeps an API key in plain text, as for the temporal CLI', () => {
+    assert.deepEqual(loadTemporalConfig({ TEMPORAL_API_KEY: 'the-key', TEMPORAL_TLS: 'false' }), { address: 'localhost:7233', namespace: 'default', taskQueue: 'seqflow', apiKey: 'the-key' });
+  });
+
+  test('TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE both set: refused, the key named by its variables only', () => {
+    const problems = temporalProblems({ TEMPORAL_API_KEY: 'the-key', TEMPORAL_API_KEY_FILE: file('api-key-2', 'the-key') });
+    assert.deepEqual(problems, ['TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE are both set: set one of them']);
+  });
+
+  test('a profile of TEMPORAL_CONFIG_FILE, the variables over it', () => {
+    const toml = file('temporal.toml', ['[profile.prod]', 'address = "prod:7233"', 'namespace = "prod-ns"', 'api_key = "from-file"', '[profile.prod.grpc_meta]', 'x-team = "seqflow"', ''].join('\n'));
+    assert.deepEqual(loadTemporalConfig({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'override' }), {
+      address: 'prod:7233',
+      namespace: 'override',
+      taskQueue: 'seqflow',
+      tls: true,
+      apiKey: 'from-file',
+      metadata: { 'x-team': 'seqflow' },
+    });
+  });
+
+  test('a TEMPORAL_CONFIG_FILE that is not there, a TEMPORAL_PROFILE it lacks: refused, naming them', () => {
+    assert.deepEqual(temporalProblems({ TEMPORAL_CONFIG_FILE: path.join(dir, 'absent.toml') }), [
+      `TEMPORAL_CONFIG_FILE: cannot read it: ENOENT: no such file or directory, access '${path.join(dir, 'absent.toml')}'`,
+    ]);
+    assert.deepEqual(temporalProblems({ TEMPORAL_CONFIG_FILE: file('default-only.toml', '[profile.default]\naddress = "a:7233"\n'), TEMPORAL_PROFILE: 'prod' }), ["TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE: Profile 'prod' not found in config data"]);
+  });
+
+  test('TEMPORAL_TLS values envconfig would read as false, host verification off, a certificate without its key: refused', () => {
+    assert.deepEqual(temporalProblems({ TEMPORAL_TLS: 'TRUE', TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }), [
+      'TEMPORAL_TLS must be true, 1, false or 0, got "TRUE"',
+      "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: the TypeScript SDK always verifies the server's host name; set TEMPORAL_TLS_SERVER_NAME to the name its certificate has",
+    ]);
+    assert.deepEqual(temporalProblems({ TEMPORAL_TLS_CLIENT_CERT_PATH: file('client.crt', 'not read: the key is missing') }), [
+      'TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both for a client certificate, or neither',
+    ]);
+  });
+});
+
 describe('loadDataMarkets', () => {
   test('normalises to EIP-55 and removes duplicates', () => {
     assert.deepEqual(
