@@ -58,19 +58,22 @@ async function openConnection(port: number, lines: string[] = []): Promise<Redis
   return opened;
 }
 
-function activitiesWith(overrides: { logRangeBlocks?: number; maxReorgDepth?: number; rejectionWindowMs?: number } = {}) {
+function activitiesWith(
+  overrides: { logRangeBlocks?: number; maxReorgDepth?: number; rejectionWindowMs?: number; stallMs?: number; rpcUrls?: string[]; redis?: RedisConnection } = {},
+) {
+  const redisConnection = overrides.redis ?? connection!;
   return createChainActivities({
     // A client of its own: heads already seen are per client, and the reorg tests make the chain shorter.
-    chain: new ChainClient([proxy!.url]),
-    redis: connection!.client,
-    redisStatus: connection!,
+    chain: new ChainClient(overrides.rpcUrls ?? [proxy!.url]),
+    redis: redisConnection.client,
+    redisStatus: redisConnection,
     protocolStateContract: testChain.protocolStateAddress,
     follower: {
       confirmations: CONFIRMATIONS,
       maxReorgDepth: overrides.maxReorgDepth ?? MAX_REORG_DEPTH,
       pollIntervalMs: POLL_MS,
       rescanDelayMs: RESCAN_DELAY_MS,
-      stallMs: STALL_MS,
+      stallMs: overrides.stallMs ?? STALL_MS,
       rejectionWindowMs: overrides.rejectionWindowMs ?? 60_000,
     },
     followSnapshotBatches: true,
@@ -402,16 +405,7 @@ describe('a second opinion and bounded bookkeeping', () => {
   test('the re-scan asks another node than the one that answered first: a node that keeps answering [] cannot hide a release', async () => {
     const lying = await startRpcProxy(node!.url);
     try {
-      const acts = createChainActivities({
-        chain: new ChainClient([lying.url, proxy!.url]),
-        redis: connection!.client,
-        redisStatus: connection!,
-        protocolStateContract: testChain.protocolStateAddress,
-        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: STALL_MS, rejectionWindowMs: 60_000 },
-        followSnapshotBatches: true,
-        rewards: REWARDS,
-        range: new AdaptiveRange(LOG_RANGE),
-      });
+      const acts = activitiesWith({ rpcUrls: [lying.url, proxy!.url] });
       const from = (await testChain.blockNumber()) + 1;
       const release = await testChain.releaseEpoch(B);
       await testChain.mine(MAX_REORG_DEPTH + 100);
@@ -622,16 +616,7 @@ describe('Redis: an outage and a data loss (issue 7 rows 6 and 9)', () => {
     const lines: string[] = [];
     const conn = await openConnection(own.port, lines);
     try {
-      const acts = createChainActivities({
-        chain: new ChainClient([proxy!.url]),
-        redis: conn.client,
-        redisStatus: conn,
-        protocolStateContract: testChain.protocolStateAddress,
-        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
-        followSnapshotBatches: true,
-        rewards: REWARDS,
-        range: new AdaptiveRange(LOG_RANGE),
-      });
+      const acts = activitiesWith({ redis: conn, stallMs: 60_000 });
       const cursor = await cursorAt((await testChain.blockNumber()) + 1);
       const first = await runActivity(acts.followChain, { market: C, cursor, maxWaitMs: 300, redisMarker: { id: 'marker-C', seenAtMs: null } });
       assert.equal(await own.client.get(keys.redisMarker(C.toLowerCase())), 'marker-C', 'written when new');
@@ -662,16 +647,7 @@ describe('Redis: an outage and a data loss (issue 7 rows 6 and 9)', () => {
     const own = await startRedis();
     const conn = await openConnection(own.port);
     try {
-      const acts = createChainActivities({
-        chain: new ChainClient([proxy!.url]),
-        redis: conn.client,
-        redisStatus: conn,
-        protocolStateContract: testChain.protocolStateAddress,
-        follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
-        followSnapshotBatches: true,
-        rewards: REWARDS,
-        range: new AdaptiveRange(LOG_RANGE),
-      });
+      const acts = activitiesWith({ redis: conn, stallMs: 60_000 });
       const cursor = await cursorAt((await testChain.blockNumber()) + 1);
       const first = await runActivity(acts.followChain, { market: C, cursor, maxWaitMs: 300, redisMarker: { id: 'marker-C', seenAtMs: null } });
       const seen = first.redisMarkerSeenAtMs!;
@@ -696,16 +672,7 @@ describe('Redis: an outage and a data loss (issue 7 rows 6 and 9)', () => {
     const conn = await openConnection(own.port);
     try {
       const acts = namingRedisOutage(conn, {
-        resolveCurrentDay: createChainActivities({
-          chain: new ChainClient([proxy!.url]),
-          redis: conn.client,
-          redisStatus: conn,
-          protocolStateContract: testChain.protocolStateAddress,
-          follower: { confirmations: CONFIRMATIONS, maxReorgDepth: MAX_REORG_DEPTH, pollIntervalMs: POLL_MS, rescanDelayMs: RESCAN_DELAY_MS, stallMs: 60_000, rejectionWindowMs: 60_000 },
-          followSnapshotBatches: true,
-          rewards: REWARDS,
-          range: new AdaptiveRange(LOG_RANGE),
-        }).resolveCurrentDay,
+        resolveCurrentDay: activitiesWith({ redis: conn, stallMs: 60_000 }).resolveCurrentDay,
         refuse: () => Promise.reject(ApplicationFailure.nonRetryable('the relayer refused it', 'RelayerRejected')),
       });
       await own.down({ keepData: true });
