@@ -60,6 +60,9 @@ async function run(config: WorkerConfig): Promise<void> {
       maxConcurrentActivityTaskExecutions: 32,
       // Lets heartbeating activities see the cancellation and stop between two steps.
       shutdownGraceTime: '3 seconds',
+      // A killed worker's sticky queue holds its workflows' next tasks this long before the server
+      // hands them to any worker (default 10 s): recovery after a crash starts sooner.
+      stickyQueueScheduleToStartTimeout: '3 seconds',
       // Heartbeats reach the server every poll, so `status` (which reads the follower's
       // heartbeat through describe) is current within a poll interval; they are no history events.
       maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),

@@ -2,7 +2,10 @@
  * The worker killed at random (issue "every effect survives every error", row 3): 50 epochs
  * released while the only worker is SIGKILLed at least 10 times and started again. Every epoch
  * must be batched exactly once (each batch pushed once, each submission counted once, the
- * relayer told one batch size) and be done within its window plus 60 s of its release.
+ * relayer told one batch size), and resume within 30 s of a worker being back: done at most 30 s
+ * after the later of its window's end and the start of the worker that finished it. (An epoch
+ * can live through several kills, so a bound from its release alone would measure the kill
+ * schedule, not the recovery.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -17,15 +20,19 @@ import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
 const EPOCHS = 50;
 const MIN_KILLS = 10;
 const WINDOW = 4;
+const RESUME_WITHIN_MS = 30_000;
 
 let stack: Stack;
 let A: string;
 let worker: ServiceProcess;
+/** When each worker became ready (ms since the epoch), in order. */
+const workerReadyAt: number[] = [];
 
 before(async () => {
   stack = await startStack({ markets: 1, params: { submissionWindow: WINDOW }, batchSize: 2 });
   [A] = stack.chain.markets as [string];
   worker = await stack.startWorker();
+  workerReadyAt.push(Date.now());
   await seqflowJson(['start'], stack.env);
   await waitFor('the market following', async () => (await marketStatus(stack.temporal.client, A)).cursor);
 });
@@ -43,7 +50,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 
-test(`${EPOCHS} epochs, the worker killed at random at least ${MIN_KILLS} times: nothing lost, nothing doubled, each done within its window plus 60 s`, async () => {
+test(`${EPOCHS} epochs, the worker killed at random at least ${MIN_KILLS} times: nothing lost, nothing doubled, each resumed within 30 s of a worker being back`, async () => {
   const client = stack.temporal.client;
   const releasedAt = new Map<number, number>();
   let releasing = true;
@@ -63,17 +70,22 @@ test(`${EPOCHS} epochs, the worker killed at random at least ${MIN_KILLS} times:
     kills++;
     await sleep(between(200, 2000));
     worker = await stack.startWorker();
+    workerReadyAt.push(Date.now());
   }
   await releases;
 
   const epochs = [...releasedAt.keys()];
   assert.equal(epochs.length, EPOCHS);
   const latencies: number[] = [];
+  const resumes: number[] = [];
   for (const epochId of epochs) {
     const submit = client.workflow.getHandle(batchSubmissionWorkflowId(A, String(epochId)));
     await waitFor(`epoch ${epochId} submitted`, () => submit.describe().then((d) => d.status.name === 'COMPLETED'), 180_000, 500);
     const closed = (await submit.describe()).closeTime!.getTime();
     latencies.push(closed - releasedAt.get(epochId)!);
+    const windowEnd = releasedAt.get(epochId)! + WINDOW * 1000;
+    const finisherReady = workerReadyAt.filter((t) => t <= closed).at(-1)!;
+    resumes.push(closed - Math.max(windowEnd, finisherReady));
   }
 
   // Ground truth: 3 projects of one slot each per epoch, BATCH_SIZE 2.
@@ -106,8 +118,10 @@ test(`${EPOCHS} epochs, the worker killed at random at least ${MIN_KILLS} times:
   console.log(
     `kills: ${kills} over ${EPOCHS} epochs; release to last finalizer push: p50 ${(quantile(sorted, 0.5) / 1000).toFixed(1)} s, ` +
       `p99 ${(quantile(sorted, 0.99) / 1000).toFixed(1)} s, max ${(sorted.at(-1)! / 1000).toFixed(1)} s (window ${WINDOW} s); ` +
+      `after the window's end or the worker's return, at most ${(Math.max(...resumes) / 1000).toFixed(1)} s; ` +
       `batch size sent twice for ${duplicateCalls.length} epoch(s); close reached the market no later than the start for ${raced.length} epoch(s)`,
   );
   assert.ok(kills >= MIN_KILLS);
-  assert.ok(sorted.at(-1)! <= (WINDOW + 60) * 1000, `an epoch took ${(sorted.at(-1)! / 1000).toFixed(1)} s`);
+  const slowest = Math.max(...resumes);
+  assert.ok(slowest <= RESUME_WITHIN_MS, `an epoch was done ${(slowest / 1000).toFixed(1)} s after its window's end and its worker's return`);
 });
