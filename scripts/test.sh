@@ -16,6 +16,7 @@ scratch=$(mktemp -d)
   --db-filename "$scratch/temporal.sqlite" --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF \
   --search-attribute MarketAddress=Keyword --search-attribute EpochId=Keyword \
   --search-attribute Day=Keyword --search-attribute SeqflowStatus=Keyword \
+  --dynamic-config-value system.enableActivityEagerExecution=true \
   >"$scratch/temporal.log" 2>&1 &
 temporal_pid=$!
 trap 'kill $temporal_pid 2>/dev/null; wait $temporal_pid 2>/dev/null; rm -rf "$scratch"' EXIT

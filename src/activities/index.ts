@@ -16,6 +16,7 @@ import { AdaptiveRange } from '../follower/range.js';
 import type { WorkerMetrics } from '../metrics/metrics.js';
 import type { RedisConnection } from '../services/redis.js';
 import { createRewardActivities } from './rewards.js';
+import { createSubmitActivities } from './submit.js';
 
 export function createActivities(deps: { chain: ChainClient; redis: RedisConnection; config: WorkerConfig; client: Client; metrics?: WorkerMetrics }) {
   const { chain, config, metrics } = deps;
@@ -42,25 +43,26 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
       range,
       metrics,
   });
+  const batches = createBatchActivities({
+    chain,
+    redis,
+    batchSize: config.batchSize,
+    window: {
+      contract: config.protocolStateContract,
+      confirmations: config.confirmations,
+      maxReorgDepth: config.maxReorgDepth,
+      closeWaitMs: config.windowCloseWaitMs,
+      pollIntervalMs: config.pollIntervalMs,
+    },
+    range,
+    metrics,
+  });
+  const relayer = createRelayerActivities({ redis, relayer: config.relayer, metrics });
   return namingRedisOutage(deps.redis, {
     followChain,
     watchHead,
     ...keptAlive(chainReads),
-    ...keptAlive(createBatchActivities({
-      chain,
-      redis,
-      batchSize: config.batchSize,
-      window: {
-        contract: config.protocolStateContract,
-        confirmations: config.confirmations,
-        maxReorgDepth: config.maxReorgDepth,
-        closeWaitMs: config.windowCloseWaitMs,
-        pollIntervalMs: config.pollIntervalMs,
-      },
-      range,
-      metrics,
-    })),
-    ...keptAlive(createRelayerActivities({ redis, relayer: config.relayer, metrics })),
+    ...keptAlive({ ...batches, ...relayer, ...createSubmitActivities({ ...batches, ...relayer }) }),
     ...keptAlive(createRewardActivities({ chain, redis, relayer: config.relayer, rewards: config.rewards, metrics })),
     ...createAlertActivities({ client: deps.client, alerts: config.alerts, pollMs: Math.max(1000, config.pollIntervalMs) }),
   });

@@ -12,6 +12,7 @@ import { toBeHex, zeroPadValue } from 'ethers';
 import { topics } from '../chain/abi.js';
 import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { EpochWindow, PrepareEpochInput, ReleaseBlock } from '../domain/types.js';
+import { msUntilNextWindowPoll } from '../domain/window.js';
 import { assertLinked } from './fork.js';
 import type { AdaptiveRange } from './range.js';
 import { logsInSpans } from './scanner.js';
@@ -100,6 +101,6 @@ export async function closeWindow(chain: ChainClient, range: AdaptiveRange, s: W
       return close(headers.filter((h) => h.number <= confirmed), 'wait-timeout');
     }
     io.heartbeat();
-    await io.sleep(Math.min(s.pollIntervalMs, Math.max(1, deadlineMs - Date.now())));
+    await io.sleep(Math.min(msUntilNextWindowPoll(endSec, Date.now(), s.pollIntervalMs), Math.max(1, deadlineMs - Date.now())));
   }
 }

@@ -25,6 +25,11 @@ export const CHAIN_TIME_WINDOW_PATCH = 'chain-time-window';
  * before replay without them). See search-attributes.ts.
  */
 export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
+/**
+ * Market runs from 0.6.0 on start each epoch as one `epochWorkflow` (its sending an activity, not
+ * a child workflow); runs started before start a `batchPreparationWorkflow`, as they did.
+ */
+export const EPOCH_WORKFLOW_PATCH = 'epoch-workflow';
 
 export interface MarketStats {
   epochsStarted: number;

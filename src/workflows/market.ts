@@ -1,6 +1,6 @@
 /**
  * One long-lived workflow per data market: follows the chain through the long-poll activity,
- * tracks the day, and starts the children: a batch preparation per EpochReleased, reward
+ * tracks the day, and starts the children: an epoch workflow per EpochReleased, reward
  * updates (periodic, and the previous day's final one), and pushes to the attestor queue.
  * A finality violation halts it until an operator resumes or rewinds it.
  */
@@ -25,6 +25,7 @@ import { FOLLOW_MAX_WAIT_MS, WATCH_MAX_WAIT_MS, followChain, getChainHead, loadM
 import {
   CHAIN_TRUTH_PATCH,
   DAYS_AND_REWARDS_PATCH,
+  EPOCH_WORKFLOW_PATCH,
   SEARCH_ATTRIBUTES_PATCH,
   batchPreparationWorkflowId,
   epochClosedSignal,
@@ -39,7 +40,7 @@ import {
   type MarketStatus,
   type MarketWorkflowInput,
 } from './definitions.js';
-import { batchPreparationWorkflow } from './epoch.js';
+import { batchPreparationWorkflow, epochWorkflow } from './epoch.js';
 import { Market, initialMarketState, type MarketPlan } from './market-state.js';
 import { finalRewardsWorkflow, periodicRewardsWorkflow } from './rewards.js';
 import { epochStartOptions, finalRewardsStartOptions, marketRunStatus, periodicRewardsStartOptions, showAttributes, type RunStartOptions } from './search-attributes.js';
@@ -271,7 +272,8 @@ async function startBatchPreparation(market: Market, event: EpochReleased, submi
     submissionWindowSeconds,
     ...(market.state.head === null ? {} : { headFloor: market.state.head }),
   };
-  const started = await startOnce(batchPreparationWorkflow, batchPreparationWorkflowId(marketAddress, event.epochId), input, epochStartOptions(input), orphaned);
+  const workflow = patched(EPOCH_WORKFLOW_PATCH) ? epochWorkflow : batchPreparationWorkflow;
+  const started = await startOnce(workflow, batchPreparationWorkflowId(marketAddress, event.epochId), input, epochStartOptions(input), orphaned);
   if (started) {
     if (orphaned) log.info('an orphaned epoch is released again: batched from its new block', { market: marketAddress, epochId: event.epochId, blockNumber: event.blockNumber });
     market.epochStarted(event.epochId);

@@ -31,10 +31,10 @@ export const SEARCH_ATTRIBUTE_TYPE_NAMES = { KEYWORD: 'Keyword' } as const satis
  * The values of SeqflowStatus, distinct per kind of run so that a status alone names what it is
  * about (`failed` finds epochs, never their submissions):
  * - market: `following`, `paused`, `halted` (at a finality violation), `stopped`;
- * - epoch (batch preparation): `waiting` (its window is open, or closing: waiting for its end
- *   and the first block past it), `submitting` (batches stored, its submission runs), `batched`,
- *   `failed`, `orphaned` (its release left the chain);
- * - batch submission and reward updates: `sending`, `sent`, `send-failed`.
+ * - epoch: `waiting` (its window is open, or closing: waiting for its end and the first block
+ *   past it), `submitting` (batches stored, being sent), `batched`, `failed`, `orphaned` (its
+ *   release left the chain);
+ * - reward updates, and the batch submissions of epochs started before 0.6.0: `sending`, `sent`, `send-failed`.
  * A run that ends without running its code (terminated, timed out) keeps its last status: the
  * ExecutionStatus attribute says that.
  */
@@ -114,7 +114,7 @@ export function marketStartOptions(input: MarketWorkflowInput): RunStartOptions 
     staticDetails: [
       `**Data market** ${input.market}`,
       `Follows the chain, starts each epoch's batch preparation \`market/${input.market}/epoch/<id>\` and the reward updates; its \`status\` query holds the cursor, head, day, open epochs and counters.`,
-      `Find its epochs: \`MarketAddress = "${input.market}" AND WorkflowType = "batchPreparationWorkflow"\`.`,
+      `Find its epochs: \`MarketAddress = "${input.market}" AND WorkflowType IN ("epochWorkflow", "batchPreparationWorkflow")\` (the second: epochs started before 0.6.0).`,
     ].join('\n\n'),
   };
 }
@@ -127,7 +127,7 @@ export function epochStartOptions(input: BatchPreparationInput): RunStartOptions
     staticDetails: [
       `**Data market** ${input.market}`,
       `**Epoch** ${input.epochId}${input.day === undefined ? '' : `, day ${input.day}`}, released in block ${input.releaseBlockNumber}${input.releaseBlockHash === undefined ? '' : ` (${input.releaseBlockHash})`}`,
-      `**Submission window** ${input.submissionWindowSeconds} s of chain time from the release block's timestamp; then the epoch's submissions are counted and batched, and \`…/submit\` sends the batch count to the relayer and the batches to the finalizer.`,
+      `**Submission window** ${input.submissionWindowSeconds} s of chain time from the release block's timestamp; then the epoch's submissions are counted and batched, the batch count is sent to the relayer (\`/submitBatchSize\`) and each batch pushed to \`finalizerQueue\` once.`,
       `The result holds the batch count, the submissions batched and skipped as malformed, the day, and the window's blocks.`,
     ].join('\n\n'),
   };

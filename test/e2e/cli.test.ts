@@ -68,7 +68,7 @@ test('the worker logs one info line per epoch batched and one per reward update 
     await fileSubmission(stack.redis.client, { market: A, epochId: rel.epochId, projectId, slotId, header: rel.blockHash });
   }
   assert.equal((await epochOutcome(client, A, rel.epochId)).submissionCount, 3);
-  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}/submit`).result();
+  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}`).result();
 
   const batched = await waitFor('the epoch line', async () => {
     const lines = logLines('epoch batched');

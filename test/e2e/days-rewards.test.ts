@@ -169,7 +169,7 @@ test('a relayer failing /submitUpdateRewards delays nothing else; the update goe
   }
   for (const { epochId, at } of released) {
     await epochOutcome(client, A, epochId);
-    await client.workflow.getHandle(`market/${A}/epoch/${epochId}/submit`).result();
+    await client.workflow.getHandle(`market/${A}/epoch/${epochId}`).result();
     // Far less than the reward update's 31 s of retries: nothing waited for it.
     assert.ok(Date.now() - at < 15_000, `epoch ${epochId} batched ${Date.now() - at} ms after release`);
   }

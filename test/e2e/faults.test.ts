@@ -68,7 +68,7 @@ test('relayer answers 500 twice, then 200: the batch size is retried and the bat
   const epochId = await releaseWithSubmissions(A, 3);
   const outcome = await epochOutcome(stack.temporal.client, A, epochId);
   assert.equal(outcome.batchCount, 2);
-  await stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${epochId}/submit`).result();
+  await stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${epochId}`).result();
   assert.deepEqual(batchSizeCalls(A, epochId).map((r) => r.status), [500, 500, 200]);
   assert.deepEqual((await messagesOf(A, epochId)).map((m) => JSON.parse(m).BatchID), [1, 2]);
 });
@@ -91,19 +91,19 @@ test('finalizerQueue briefly a key of another type (row 1): the push retries vis
   if (await r.exists(keys.finalizerQueue)) await r.rename(keys.finalizerQueue, 'test:finalizerQueue.kept');
   await r.set(keys.finalizerQueue, 'an operator mistake');
   const epochId = await releaseWithSubmissions(A, 3);
-  const submit = stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${epochId}/submit`);
+  const epoch = stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${epochId}`);
   const retrying = await waitFor('the failing push in the market status', async () => {
     const s = await describeMarket(stack.temporal.client, A);
     return (s.problems as Array<{ kind: string; detail: string }>).find((p) => p.kind === 'epoch-retrying');
   }, 60_000);
-  assert.match(retrying.detail, new RegExp(`^epoch ${epochId}: pushBatchesToFinalizer attempt \\d+: WRONGTYPE finalizerQueue holds a string, not a list: nothing written`));
-  const pending = (await submit.describe()).raw.pendingActivities?.[0];
-  assert.equal(pending?.activityType?.name, 'pushBatchesToFinalizer');
+  assert.match(retrying.detail, new RegExp(`^epoch ${epochId}: submitEpoch attempt \\d+: WRONGTYPE finalizerQueue holds a string, not a list: nothing written`));
+  const pending = (await epoch.describe()).raw.pendingActivities?.[0];
+  assert.equal(pending?.activityType?.name, 'submitEpoch');
   assert.match(pending?.lastFailure?.message ?? '', /WRONGTYPE finalizerQueue/);
   assert.equal(await r.exists(`seqflow:FinalizerPushed.${A.toLowerCase()}.${epochId}`), 0, 'no batch marked pushed');
 
   await r.del(keys.finalizerQueue);
-  await submit.result();
+  await epoch.result();
   assert.deepEqual((await messagesOf(A, epochId)).map((m) => JSON.parse(m).BatchID), [1, 2]);
   const kept = await r.lrange('test:finalizerQueue.kept', 0, -1);
   if (kept.length > 0) await r.rpush(keys.finalizerQueue, ...kept);
@@ -126,7 +126,7 @@ test('worker killed during the submission window and restarted: the epoch is bat
   worker = await stack.startWorker();
   const outcome = await epochOutcome(client, A, rel.epochId, 120_000);
   assert.deepEqual(windowChecked(outcome, rel.blockNumber), { epochId: String(rel.epochId), batchCount: 2, submissionCount: 3, malformedCount: 0, day: '1' });
-  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}/submit`).result();
+  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}`).result();
   assert.deepEqual((await messagesOf(A, rel.epochId)).map((m) => JSON.parse(m).BatchID), [1, 2]);
   assert.equal(batchSizeCalls(A, rel.epochId).length, 1);
   const a = A.toLowerCase();
@@ -144,7 +144,7 @@ test('continue-as-new in the middle of a run loses and doubles no epoch', async 
   }
   for (const epochId of epochs) {
     assert.equal((await epochOutcome(client, B, epochId)).batchCount, 1);
-    await client.workflow.getHandle(`market/${B}/epoch/${epochId}/submit`).result();
+    await client.workflow.getHandle(`market/${B}/epoch/${epochId}`).result();
   }
   const status = await waitFor('every epoch to report back', async () => {
     const s = await marketStatus(client, B);

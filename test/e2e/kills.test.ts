@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { batchSubmissionWorkflowId, marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
+import { batchPreparationWorkflowId, marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
 import { seqflowJson } from '../support/cli.js';
 import { fileSubmission } from '../support/dequeuer.js';
 import { finalizerMessages, marketStatus } from '../support/epochs.js';
@@ -79,9 +79,9 @@ test(`${EPOCHS} epochs, the worker killed at random at least ${MIN_KILLS} times:
   const latencies: number[] = [];
   const resumes: number[] = [];
   for (const epochId of epochs) {
-    const submit = client.workflow.getHandle(batchSubmissionWorkflowId(A, String(epochId)));
-    await waitFor(`epoch ${epochId} submitted`, () => submit.describe().then((d) => d.status.name === 'COMPLETED'), 180_000, 500);
-    const closed = (await submit.describe()).closeTime!.getTime();
+    const epoch = client.workflow.getHandle(batchPreparationWorkflowId(A, String(epochId)));
+    await waitFor(`epoch ${epochId} batched`, () => epoch.describe().then((d) => d.status.name === 'COMPLETED'), 180_000, 500);
+    const closed = (await epoch.describe()).closeTime!.getTime();
     latencies.push(closed - releasedAt.get(epochId)!);
     const windowEnd = releasedAt.get(epochId)! + WINDOW * 1000;
     const finisherReady = workerReadyAt.filter((t) => t <= closed).at(-1)!;

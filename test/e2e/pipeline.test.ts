@@ -72,9 +72,9 @@ test('an epoch of each market becomes exact finalizer batches, counts and relaye
   const outB = await epochOutcome(client, B, relB.epochId);
   assert.deepEqual(windowChecked(outA, relA.blockNumber), { epochId: String(relA.epochId), batchCount: 2, submissionCount: 4, malformedCount: 2, day: '1' });
   assert.deepEqual(windowChecked(outB, relB.blockNumber), { epochId: String(relB.epochId), batchCount: 1, submissionCount: 1, malformedCount: 0, day: '1' });
-  const submitA = client.workflow.getHandle(`market/${A}/epoch/${relA.epochId}/submit`);
-  await submitA.result();
-  await client.workflow.getHandle(`market/${B}/epoch/${relB.epochId}/submit`).result();
+  const epochA = client.workflow.getHandle(`market/${A}/epoch/${relA.epochId}`);
+  await epochA.result();
+  await client.workflow.getHandle(`market/${B}/epoch/${relB.epochId}`).result();
 
   // Projects sorted, BATCH_SIZE=2 projects per batch, keys sorted, a project never split.
   const e = relA.epochId;
@@ -131,7 +131,7 @@ test('pause holds new epochs back and resume batches them: an empty epoch still 
   assert.equal(resumed[0]!.state, 'following');
   const outcome = await epochOutcome(client, A, rel.epochId);
   assert.deepEqual(windowChecked(outcome, rel.blockNumber), { epochId: String(rel.epochId), batchCount: 0, submissionCount: 0, malformedCount: 0, day: '1' });
-  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}/submit`).result();
+  await client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}`).result();
   assert.ok(stack.relayer.accepted('/submitBatchSize').some((r) => r.body === `{"epochID":${rel.epochId},"batchSize":0,"authToken":"${RELAYER_TOKEN}","dataMarketAddress":"${A}"}`));
   assert.equal(await stack.redis.client.get(`BatchCountKey.${A.toLowerCase()}.${rel.epochId}`), '0');
   await waitFor('the epoch to close in the market status', async () => (await marketStatus(client, A)).openEpochs.length === 0);
@@ -170,6 +170,8 @@ test('an epoch that closes while its market is stopped is counted when the marke
   assert.equal((await seqflowJson(['start', A], stack.env))[0]!.result, 'resumed');
   await waitFor('A following', async () => (await marketStatus(client, A)).cursor);
   const before = await marketStatus(client, A);
+  // The relayer keeps the epoch open (retried for about 15 s) until the market has stopped, however slow the stop.
+  stack.relayer.failNext('/submitBatchSize', [503, 503, 503, 503]);
   const rel = await stack.chain.releaseEpoch(A);
   await fileSubmission(stack.redis.client, { market: A, epochId: rel.epochId, projectId: 'late:0x1:NS', slotId: 1, header: rel.blockHash });
   await waitFor('the preparation', () => client.workflow.getHandle(`market/${A}/epoch/${rel.epochId}`).describe().then(() => true), 30_000);

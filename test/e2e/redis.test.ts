@@ -78,7 +78,7 @@ test('row 6: a Redis outage is one log line when it goes and one when it is back
   const after = await releaseWithSubmissions(2);
   await waitFor('the problem to clear', async () => !(await problemsOf()).problems.some((p) => p.kind === 'redis-unavailable'), 30_000);
   for (const epochId of [during, after]) await epochOutcome(stack.temporal.client, A, epochId, 120_000);
-  await stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${after}/submit`).result();
+  await stack.temporal.client.workflow.getHandle(`market/${A}/epoch/${after}`).result();
   for (const epochId of [before, after]) assert.equal((await messagesOf(epochId)).length, epochId === before ? 2 : 1, `epoch ${epochId}: each batch pushed once`);
   for (const epochId of [before, during, after]) assert.equal(batchSizeCalls(epochId).filter((r) => r.status === 200).length, 1, `epoch ${epochId}: one batch size`);
 

@@ -141,7 +141,7 @@ test('row 7: a reorg deeper than CONFIRMATIONS takes the only release of an epoc
     return 'orphaned' in result ? undefined : result;
   });
   assert.deepEqual(windowChecked(outcome, again.blockNumber), { epochId: String(rel.epochId), batchCount: 1, submissionCount: 1, malformedCount: 0, day: '1' });
-  await client.workflow.getHandle(`${batchPreparationWorkflowId(B, String(rel.epochId))}/submit`).result();
+  await client.workflow.getHandle(batchPreparationWorkflowId(B, String(rel.epochId))).result();
   assert.equal((await messagesOf(B, rel.epochId)).length, 1);
   assert.equal(batchSizeCalls(B, rel.epochId).length, 1);
   assert.deepEqual(await preparationRun(B, rel.epochId, first.runId), { runId: first.runId, status: 'COMPLETED' }, 'the orphaned preparation completed');

@@ -55,7 +55,7 @@ before(async () => {
   // Epoch 3 of A starts day 2 and fails; day 1's final update goes out 4 s later.
   stack.relayer.failNext('/submitBatchSize', [422]);
   await failed(A, (await release(A)).epochId);
-  for (const id of [`market/${A}/epoch/2/submit`, `market/${A}/epoch/2/rewards`, `market/${A}/day/1/final-rewards`]) {
+  for (const id of [`market/${A}/epoch/2`, `market/${A}/epoch/2/rewards`, `market/${A}/day/1/final-rewards`]) {
     await waitFor(id, () => client.workflow.getHandle(id).describe().then(() => true), 30_000);
     await client.workflow.getHandle(id).result();
   }
@@ -124,19 +124,15 @@ test('every failed epoch of one market, and nothing else: MarketAddress and Seqf
     { workflowId: `market/${A}/epoch/3`, MarketAddress: A, EpochId: '3', Day: '2', SeqflowStatus: 'failed' },
   ]);
   await findsExactly(`MarketAddress = '${B}' AND SeqflowStatus = 'failed'`, [{ workflowId: `market/${B}/epoch/1`, MarketAddress: B, EpochId: '1', Day: '1', SeqflowStatus: 'failed' }]);
-  // Their submissions failed too, under a status of their own.
-  await findsExactly(`MarketAddress IN ('${A}', '${B}') AND SeqflowStatus = 'send-failed'`, [
-    { workflowId: `market/${A}/epoch/1/submit`, MarketAddress: A, EpochId: '1', Day: '1', SeqflowStatus: 'send-failed' },
-    { workflowId: `market/${A}/epoch/3/submit`, MarketAddress: A, EpochId: '3', Day: '2', SeqflowStatus: 'send-failed' },
-    { workflowId: `market/${B}/epoch/1/submit`, MarketAddress: B, EpochId: '1', Day: '1', SeqflowStatus: 'send-failed' },
-  ]);
+  // Since 0.6.0 an epoch sends within its own run: no submission run exists to fail apart.
+  await findsExactly(`MarketAddress IN ('${A}', '${B}') AND SeqflowStatus = 'send-failed'`, []);
+  await findsExactly(`MarketAddress IN ('${A}', '${B}') AND WorkflowType = 'batchSubmissionWorkflow'`, []);
 });
 
-test('a batched epoch: EpochId finds its preparation, submission and reward update, each with its status and day', async () => {
+test('a batched epoch: EpochId finds its run and its reward update, each with its status and day', async () => {
   await findsExactly(`MarketAddress = '${A}' AND EpochId = '2'`, [
     { workflowId: `market/${A}/epoch/2`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'batched' },
     { workflowId: `market/${A}/epoch/2/rewards`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'sent' },
-    { workflowId: `market/${A}/epoch/2/submit`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'sent' },
   ]);
   await findsExactly(`MarketAddress = '${A}' AND SeqflowStatus = 'batched'`, [{ workflowId: `market/${A}/epoch/2`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'batched' }]);
 });
@@ -145,10 +141,8 @@ test('Day finds every run of a day, the final reward update among them', async (
   await findsExactly(`MarketAddress = '${A}' AND Day = '1'`, [
     { workflowId: `market/${A}/day/1/final-rewards`, MarketAddress: A, Day: '1', SeqflowStatus: 'sent' },
     { workflowId: `market/${A}/epoch/1`, MarketAddress: A, EpochId: '1', Day: '1', SeqflowStatus: 'failed' },
-    { workflowId: `market/${A}/epoch/1/submit`, MarketAddress: A, EpochId: '1', Day: '1', SeqflowStatus: 'send-failed' },
     { workflowId: `market/${A}/epoch/2`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'batched' },
     { workflowId: `market/${A}/epoch/2/rewards`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'sent' },
-    { workflowId: `market/${A}/epoch/2/submit`, MarketAddress: A, EpochId: '2', Day: '1', SeqflowStatus: 'sent' },
   ]);
 });
 
@@ -176,7 +170,7 @@ test('each run reads in the UI: static summaries and details', async () => {
     details:
       `**Data market** ${A}\n\n` +
       `Follows the chain, starts each epoch's batch preparation \`market/${A}/epoch/<id>\` and the reward updates; its \`status\` query holds the cursor, head, day, open epochs and counters.\n\n` +
-      `Find its epochs: \`MarketAddress = "${A}" AND WorkflowType = "batchPreparationWorkflow"\`.`,
+      `Find its epochs: \`MarketAddress = "${A}" AND WorkflowType IN ("epochWorkflow", "batchPreparationWorkflow")\` (the second: epochs started before 0.6.0).`,
   });
   const a2 = releases.get(2)!;
   assert.deepEqual(await shown(`market/${A}/epoch/2`), {
@@ -184,12 +178,8 @@ test('each run reads in the UI: static summaries and details', async () => {
     details:
       `**Data market** ${A}\n\n` +
       `**Epoch** 2, day 1, released in block ${a2.blockNumber} (${a2.blockHash})\n\n` +
-      "**Submission window** 2 s of chain time from the release block's timestamp; then the epoch's submissions are counted and batched, and `…/submit` sends the batch count to the relayer and the batches to the finalizer.\n\n" +
+      "**Submission window** 2 s of chain time from the release block's timestamp; then the epoch's submissions are counted and batched, the batch count is sent to the relayer (`/submitBatchSize`) and each batch pushed to `finalizerQueue` once.\n\n" +
       "The result holds the batch count, the submissions batched and skipped as malformed, the day, and the window's blocks.",
-  });
-  assert.deepEqual(await shown(`market/${A}/epoch/2/submit`), {
-    summary: `1 batch of epoch 2 of ${short}`,
-    details: `**Data market** ${A}\n\n**Epoch** 2, day 1: 1 batch\n\nSends the batch count to the relayer (\`/submitBatchSize\`), then pushes each batch to \`finalizerQueue\` in BatchID order, once each.`,
   });
   assert.deepEqual(await shown(`market/${A}/epoch/2/rewards`), {
     summary: `reward update at epoch 2 (day 1) of ${short}`,

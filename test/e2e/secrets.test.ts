@@ -115,7 +115,7 @@ test('secrets given as _FILE files appear in no log, no CLI output, no error and
     const [row] = JSON.parse(status.stdout) as Array<{ problems: Array<{ kind: string; detail: string }> }>;
     return row?.problems.find((p) => p.kind === 'epoch-retrying');
   });
-  assert.match(retrying.detail, new RegExp(`^epoch ${refused}: submitBatchSize attempt \\d+: relayer answered /submitBatchSize with HTTP 500: \\{"message":"Invalid request payload!","input":\\{"epochID":${refused},"batchSize":1,"authToken":"\\[redacted\\]","dataMarketAddress":"${market}"\\}\\}$`));
+  assert.match(retrying.detail, new RegExp(`^epoch ${refused}: submitEpoch attempt \\d+: relayer answered /submitBatchSize with HTTP 500: \\{"message":"Invalid request payload!","input":\\{"epochID":${refused},"batchSize":1,"authToken":"\\[redacted\\]","dataMarketAddress":"${market}"\\}\\}$`));
   await assert.rejects(epochOutcome(stack.temporal.client, market, refused), (err: Error) => {
     assert.equal(
       rootCause(err.cause),
@@ -129,7 +129,7 @@ test('secrets given as _FILE files appear in no log, no CLI output, no error and
   const batched = await releaseWithSubmissions(3);
   const outcome = await epochOutcome(stack.temporal.client, market, batched);
   assert.equal(outcome.batchCount, 2);
-  await stack.temporal.client.workflow.getHandle(`market/${market}/epoch/${batched}/submit`).result();
+  await stack.temporal.client.workflow.getHandle(`market/${market}/epoch/${batched}`).result();
   assert.deepEqual(stack.relayer.accepted('/submitBatchSize').map((r) => r.json.authToken), [RELAYER_TOKEN]);
   await cli(['status'], env);
   await cli(['status', '--json'], env);

@@ -18,6 +18,9 @@ function loadFixtures(): Array<{ file: string; fixture: HistoryFixture }> {
   return files.sort().map((file) => ({ file, fixture: JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as HistoryFixture }));
 }
 
+/** The seqflow version a fixture was recorded with, from its folder (`<scenario>@<version>/`); compares as a string while every part is one digit. */
+const versionOf = (file: string) => /@(\d+\.\d+\.\d+)\//.exec(file)![1]!;
+
 let bundle: WorkflowBundle;
 const fixtures = loadFixtures();
 
@@ -28,7 +31,7 @@ before(async () => {
 
 test('fixtures cover every workflow type, a continue-as-new, a failed epoch, a day transition and both sides of a patch', () => {
   const types = new Set(fixtures.map((f) => f.fixture.workflowType));
-  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'finalRewardsWorkflow', 'marketAlertsWorkflow', 'marketWorkflow', 'periodicRewardsWorkflow']);
+  assert.deepEqual([...types].sort(), ['batchPreparationWorkflow', 'batchSubmissionWorkflow', 'epochWorkflow', 'finalRewardsWorkflow', 'marketAlertsWorkflow', 'marketWorkflow', 'periodicRewardsWorkflow']);
   const eventTypes = (f: HistoryFixture) => ((f.history as { events: Array<{ eventType: string }> }).events ?? []).map((e) => e.eventType);
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW')), 'a continue-as-new');
   assert.ok(fixtures.some((f) => eventTypes(f.fixture).includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED')), 'a failed epoch');
@@ -99,8 +102,30 @@ test('fixtures cover the search attributes of 0.5.0: every workflow type with th
   assert.deepEqual(upserted('periodicRewardsWorkflow'), [['sent']]);
   assert.deepEqual(upserted('finalRewardsWorkflow'), [['sent']]);
   assert.ok(fixtures.filter((f) => f.file.startsWith('alerts@0.5.0/')).every((f) => patchedRun(f.fixture) || f.fixture.workflowType === 'marketAlertsWorkflow'), 'the alerts scenario ran with the patch');
-  const before = fixtures.filter((f) => !f.file.includes('@0.5.0/')).map((f) => f.fixture);
+  const before = fixtures.filter((f) => versionOf(f.file) < '0.5.0').map((f) => f.fixture);
   assert.ok(before.length > 0 && !before.some(patchedRun), 'runs from before 0.5.0, replayed without the patch');
+});
+
+test('fixtures cover the epoch workflow of 0.6.0: markets with the epoch-workflow patch start it; batched, failed and orphaned epochs; markets from before start the old one', () => {
+  const markerIds = (f: HistoryFixture) =>
+    ((f.history as { events: Array<{ markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } } }> }).events ?? [])
+      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+      .map((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id);
+  const startedTypes = (f: HistoryFixture) =>
+    ((f.history as { events: Array<{ startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType?: { name: string } } }> }).events ?? []).flatMap((e) => {
+      const type = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;
+      return type === 'epochWorkflow' || type === 'batchPreparationWorkflow' ? [type] : [];
+    });
+  const markets = fixtures.filter((f) => f.fixture.workflowType === 'marketWorkflow');
+  const current = markets.filter((f) => markerIds(f.fixture).includes('epoch-workflow')).map((f) => startedTypes(f.fixture));
+  assert.ok(current.some((types) => types.length > 0) && current.every((types) => types.every((t) => t === 'epochWorkflow')), 'markets with the patch start epochWorkflow only');
+  const older = markets.filter((f) => versionOf(f.file) < '0.6.0').map((f) => startedTypes(f.fixture));
+  assert.ok(older.some((types) => types.length > 0) && older.every((types) => types.every((t) => t === 'batchPreparationWorkflow')), 'markets from before it, replayed starting the old one');
+  const epochs = fixtures.filter((f) => f.fixture.workflowType === 'epochWorkflow').map((f) => JSON.stringify(payloadsOf(f.fixture.history)));
+  assert.ok(epochs.some((j) => j.includes('"batchCount":')), 'a batched epoch');
+  assert.ok(epochs.some((j) => j.includes('"orphaned":true')), 'an orphaned epoch');
+  assert.ok(fixtures.some((f) => f.fixture.workflowType === 'epochWorkflow' && JSON.stringify(f.fixture.history).includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED')), 'a failed epoch');
+  assert.ok(!fixtures.some((f) => versionOf(f.file) >= '0.6.0' && f.fixture.workflowType === 'batchSubmissionWorkflow'), 'and no submission child since');
 });
 
 for (const { file, fixture } of fixtures) {

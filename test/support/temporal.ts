@@ -25,7 +25,7 @@ export interface TemporalServer {
 /**
  * Arguments for a dev server: SQLite in WAL mode without fsync, as Temporal's own CI runs it,
  * with seqflow's search attributes registered in the default namespace (the worker refuses to
- * start without them).
+ * start without them) and eager activity dispatch on, as the README asks of every server.
  */
 function devServerArgs(port: number, dbFile: string, uiPort: number | undefined): string[] {
   return [
@@ -33,6 +33,7 @@ function devServerArgs(port: number, dbFile: string, uiPort: number | undefined)
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     '--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF',
     ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPE_NAMES[key.type]}`]),
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
   ];
 }
 

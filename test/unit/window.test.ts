@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msUntilWindowCloses, windowClosesAtMs } from '../../src/domain/window.js';
+import { FAST_POLL_MS, FAST_POLL_SPAN_MS, msUntilNextWindowPoll, msUntilWindowCloses, windowClosesAtMs } from '../../src/domain/window.js';
 
 // A fixed "now", 2023-11-14T22:13:20.250Z, with a sub-second part.
 const NOW_MS = 1_700_000_000_250;
@@ -48,5 +48,32 @@ describe('windowClosesAtMs', () => {
 
   test('a future release is clamped to now', () => {
     assert.equal(windowClosesAtMs(NOW_SEC + 100, 60, NOW_MS), NOW_MS + 60_000);
+  });
+});
+
+describe('msUntilNextWindowPoll', () => {
+  const END_SEC = 1_700_000_000;
+  const DUE_MS = (END_SEC + 1) * 1000;
+
+  test('before the closing block can exist: until it is due, at most a poll interval', () => {
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS - 300, 1000), 300);
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS - 5000, 1000), 1000);
+  });
+
+  test('once it is due: every FAST_POLL_MS for FAST_POLL_SPAN_MS', () => {
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS, 1000), FAST_POLL_MS);
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS + FAST_POLL_SPAN_MS - 1, 1000), FAST_POLL_MS);
+  });
+
+  test('after that span: the poll interval again', () => {
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS + FAST_POLL_SPAN_MS, 1000), 1000);
+  });
+
+  test('a poll interval shorter than FAST_POLL_MS is kept', () => {
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS + 10, 20), 20);
+  });
+
+  test('never 0: a wait ends at least 1 ms later', () => {
+    assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS - 0.5, 1000), 1);
   });
 });
