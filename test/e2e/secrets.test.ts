@@ -197,8 +197,8 @@ test('secrets given as _FILE files appear in no log, no CLI output, no error and
     outputs.push({ source: `history of ${wf.workflowId} ${wf.runId}`, text: `${JSON.stringify(history)}\n${JSON.stringify(payloadsOf(history))}` });
     runs++;
   }
-  // The market, two batch preparations, their two submissions.
-  assert.equal(runs, 5);
+  // The market and its two epochs.
+  assert.equal(runs, 3);
   outputs.push({ source: 'worker log', text: worker.log() });
 
   const leaks = outputs.flatMap(({ source, text }) => SECRETS.filter((s) => text.includes(s)).map((s) => `${source} holds ${s}`));
