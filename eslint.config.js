@@ -38,7 +38,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    // src/tracing/workflow/ is bundled into the workflow sandbox (the worker's workflow interceptors).
+    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts', 'src/tracing/workflow/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbiddenImports] },
   },
 );

@@ -12,8 +12,9 @@ import { ChainClient } from './chain/rpc.js';
 import { notAMarket } from './cli/market-check.js';
 import { DEFAULT_UPDATE_TIMEOUT_S, updateMarket, workerPolls } from './cli/updates.js';
 import { watchStatus } from './cli/watch.js';
-import { ConfigError, loadChainAccess, loadDataMarkets, loadProtocolStateContract, loadTemporalConfig } from './config.js';
+import { ConfigError, loadChainAccess, loadDataMarkets, loadProtocolStateContract, loadTemporalConfig, loadTracingConfig } from './config.js';
 import { connectClient } from './services/temporal.js';
+import { startTracing } from './tracing/setup.js';
 import { describeMarket, summarize, type MarketRow as Row } from './status.js';
 import type { batchPreparationWorkflow } from './workflows/epoch.js';
 import { Market } from './workflows/market-state.js';
@@ -64,6 +65,8 @@ environment:
   CONFIRMATIONS           start: blocks behind the head a new market starts at (default 2)
   AUTH_READ_TOKEN         api: the token its requests carry; also API_LISTEN_HOST, API_PORT (default 0.0.0.0:8080),
                           API_HOST, REDIS_*, RPC_NODES, PROTOCOL_STATE_CONTRACT (README: The read API)
+  OTEL_EXPORTER_OTLP_ENDPOINT
+                          a trace of each command, exported by OTLP/HTTP (JSON); OTEL_* as for the worker (README: Traces)
 
 Exit codes: 0 done, 1 a command failed, 2 bad configuration or a service it names unreachable, 64 bad usage.`;
 
@@ -237,8 +240,11 @@ async function main(argv: string[]): Promise<Row[]> {
   if (values.watch && command !== 'status') throw new UsageError('--watch goes with status only');
   if (values.watch && values.json) throw new UsageError('--watch draws for a person; for scripts, run status --json when needed');
   const temporal = loadTemporalConfig();
-  const client = await connectClient(temporal);
-  try {
+  // The command and each of its calls to Temporal in one trace, when an OTLP endpoint is set (README, Traces).
+  const tracingConfig = loadTracingConfig();
+  const tracing = tracingConfig && startTracing(tracingConfig, (message) => console.error(`seqflow: traces: ${message}`));
+  const client = await connectClient(temporal, tracing?.clientInterceptors);
+  const run = async (): Promise<Row[]> => {
     switch (command) {
       case 'start': {
         const markets = marketsFrom(rest);
@@ -284,8 +290,12 @@ async function main(argv: string[]): Promise<Row[]> {
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     }
+  };
+  try {
+    return tracing ? await tracing.inRootSpan(`seqflow ${command}`, { 'seqflow.command': command }, run) : await run();
   } finally {
     await client.connection.close();
+    await tracing?.shutdown();
   }
 }
 

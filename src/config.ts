@@ -61,6 +61,32 @@ export interface WorkerConfig {
   /** `/ready` answers 503 while a market's cursor is further than this behind the head. */
   readyMaxLagBlocks: number;
   alerts: AlertSettings;
+  /** OpenTelemetry traces; absent: off (no OTLP endpoint set). */
+  tracing?: TracingConfig;
+}
+
+/**
+ * Traces exported by OTLP over HTTP, as JSON (the OpenTelemetry exporter seqflow ships speaks only
+ * that), from OpenTelemetry's standard variables
+ * (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/ and
+ * .../protocol/exporter/). On when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+ * is set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is `none`.
+ */
+export interface TracingConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  url: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS(_FILE), with OTEL_EXPORTER_OTLP_TRACES_HEADERS(_FILE) over them: may carry credentials, never logged. */
+  headers: Record<string, string>;
+  /** Per export request, ms (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT; default 10 s). */
+  timeoutMs: number;
+  /** OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else OTEL_EXPORTER_OTLP_COMPRESSION (default none). */
+  compression: 'gzip' | 'none';
+  /** `service.name`: OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES's, else `seqflow`. */
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES: more resource attributes of every span. */
+  resourceAttributes: Record<string, string>;
+  /** The batch span processor: OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT (ms), OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE. */
+  batch: { scheduledDelayMillis: number; exportTimeoutMillis: number; maxQueueSize: number; maxExportBatchSize: number };
 }
 
 /** Alerts to the upstream's SLACK_REPORTING_URL webhook; none when it is not set. */
@@ -211,6 +237,33 @@ class EnvReader {
       return [];
     }
     return parsed.map((v: string) => v.trim().replace(/^"+|"+$/g, '')).filter((v) => v !== '');
+  }
+
+  /**
+   * OpenTelemetry's `key1=value1,key2=value2` list (W3C Baggage's format: keys and values
+   * percent-encoded), as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES take it.
+   * `headerNames`: keys must be HTTP header names. Problems name the variable and the entry's
+   * position, never its text (headers carry credentials).
+   */
+  keyValueList(name: string, text: string, opts: { headerNames: boolean }): Record<string, string> {
+    const pairs: Record<string, string> = {};
+    text.split(',').forEach((entry, index) => {
+      if (entry.trim() === '') return;
+      const at = entry.indexOf('=');
+      let key = '';
+      let value = '';
+      try {
+        key = decodeURIComponent(entry.slice(0, Math.max(at, 0)).trim());
+        value = decodeURIComponent(entry.slice(at + 1).trim());
+      } catch {
+        this.problems.push(`${name}: entry ${index + 1} is not percent-encoded correctly`);
+        return;
+      }
+      if (at <= 0 || key === '' || value === '') this.problems.push(`${name}: entry ${index + 1} is no key=value pair (a list of key=value, separated by commas)`);
+      else if (opts.headerNames && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) this.problems.push(`${name}: entry ${index + 1} has a key that is no HTTP header name`);
+      else pairs[key] = value;
+    });
+    return pairs;
   }
 
   /**
@@ -494,6 +547,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       maxPerMinute: r.integer('ALERT_MAX_PER_MINUTE', { fallback: 10, min: 1, max: 1000 }),
     },
   };
+  const tracing = readTracing(r);
+  if (tracing) config.tracing = tracing;
   const invalid = (name: string) => r.problems.some((p) => p.startsWith(`${name} `));
   if (!invalid('CONFIRMATIONS') && !invalid('MAX_REORG_DEPTH') && config.maxReorgDepth <= config.confirmations) {
     r.problems.push(`MAX_REORG_DEPTH (${config.maxReorgDepth}) must be greater than CONFIRMATIONS (${config.confirmations})`);
@@ -503,6 +558,72 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+/** The OTEL_* settings alone, as the CLI reads them (the worker's are in WorkerConfig): undefined when tracing is off. */
+export function loadTracingConfig(env: Env = process.env): TracingConfig | undefined {
+  const r = new EnvReader(env);
+  const tracing = readTracing(r);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return tracing;
+}
+
+/** The traces-specific variable `OTEL_EXPORTER_OTLP_TRACES_<what>` if set, else the general `OTEL_EXPORTER_OTLP_<what>`. */
+function otlpVariable(r: EnvReader, what: string): string {
+  const specific = `OTEL_EXPORTER_OTLP_TRACES_${what}`;
+  return r.raw(specific) !== undefined ? specific : `OTEL_EXPORTER_OTLP_${what}`;
+}
+
+function readTracing(r: EnvReader): TracingConfig | undefined {
+  const disabled = r.boolean('OTEL_SDK_DISABLED', false);
+  const exporter = r.raw('OTEL_TRACES_EXPORTER') ?? 'otlp';
+  if (exporter !== 'otlp' && exporter !== 'none') r.problems.push(`OTEL_TRACES_EXPORTER must be otlp or none (seqflow exports traces by OTLP only), got ${JSON.stringify(exporter)}`);
+  const endpointVariable = otlpVariable(r, 'ENDPOINT');
+  const endpoint = r.raw(endpointVariable);
+  if (endpoint === undefined || disabled || exporter !== 'otlp') return undefined;
+  const problemsBefore = r.problems.length;
+  // The exporter's own rule: the traces endpoint is taken as it is, the general one gets the signal's path.
+  const url = endpointVariable === 'OTEL_EXPORTER_OTLP_ENDPOINT' ? `${endpoint}${endpoint.endsWith('/') ? '' : '/'}v1/traces` : endpoint;
+  try {
+    if (!['http:', 'https:'].includes(new URL(url).protocol)) throw new Error('not http');
+  } catch {
+    // Not echoed: an endpoint may carry credentials.
+    r.problems.push(`${endpointVariable} must be an http(s) URL (OTLP over HTTP, e.g. http://collector:4318)`);
+  }
+  const protocolVariable = otlpVariable(r, 'PROTOCOL');
+  const protocol = r.raw(protocolVariable);
+  if (protocol !== undefined && protocol !== 'http/json') {
+    r.problems.push(`${protocolVariable} must be http/json: seqflow exports OTLP over HTTP as JSON (a collector's port 4318 takes it), got ${JSON.stringify(protocol)}`);
+  }
+  const headers: Record<string, string> = {};
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+    const text = r.secret(name);
+    if (text !== undefined) Object.assign(headers, r.keyValueList(name, text, { headerNames: true }));
+  }
+  const compressionVariable = otlpVariable(r, 'COMPRESSION');
+  const compression = r.raw(compressionVariable) ?? 'none';
+  if (compression !== 'gzip' && compression !== 'none') r.problems.push(`${compressionVariable} must be gzip or none, got ${JSON.stringify(compression)}`);
+  const resourceText = r.raw('OTEL_RESOURCE_ATTRIBUTES');
+  const resourceAttributes = resourceText === undefined ? {} : r.keyValueList('OTEL_RESOURCE_ATTRIBUTES', resourceText, { headerNames: false });
+  const batch = {
+    scheduledDelayMillis: r.integer('OTEL_BSP_SCHEDULE_DELAY', { fallback: 5000, min: 1, max: 3_600_000 }),
+    exportTimeoutMillis: r.integer('OTEL_BSP_EXPORT_TIMEOUT', { fallback: 30_000, min: 1, max: 3_600_000 }),
+    maxQueueSize: r.integer('OTEL_BSP_MAX_QUEUE_SIZE', { fallback: 2048, min: 1, max: 1_000_000 }),
+    maxExportBatchSize: r.integer('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', { fallback: 512, min: 1, max: 1_000_000 }),
+  };
+  if (batch.maxExportBatchSize > batch.maxQueueSize) {
+    r.problems.push(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${batch.maxExportBatchSize}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${batch.maxQueueSize})`);
+  }
+  const config: TracingConfig = {
+    url,
+    headers,
+    timeoutMs: r.integer(otlpVariable(r, 'TIMEOUT'), { fallback: 10_000, min: 1, max: 600_000 }),
+    compression: compression === 'gzip' ? 'gzip' : 'none',
+    serviceName: r.raw('OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'] ?? 'seqflow',
+    resourceAttributes,
+    batch,
+  };
+  return r.problems.length > problemsBefore ? undefined : config;
 }
 
 /** The read API process (`seqflow api`): what it reads, whom it answers, where it listens. */

@@ -19,6 +19,7 @@ import { WorkerMetrics } from './metrics/metrics.js';
 import { buildServer, freeLoopbackPort } from './metrics/server.js';
 import { RedisConnection } from './services/redis.js';
 import { connectClient, connectWorker } from './services/temporal.js';
+import { startTracing } from './tracing/setup.js';
 import type { marketAlertsWorkflow } from './workflows/alerts.js';
 import { marketAlertsWorkflowId } from './workflows/definitions.js';
 import { alertsStartOptions } from './workflows/search-attributes.js';
@@ -35,6 +36,9 @@ async function run(config: WorkerConfig): Promise<void> {
     },
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
+
+  // Before the first span: the activities' RPC and relayer spans reach the global tracer.
+  const tracing = config.tracing && startTracing(config.tracing, (message) => logger.warn({ component: 'opentelemetry' }, message));
 
   const metrics = new WorkerMetrics();
   const redis = new RedisConnection(config.redis, logger);
@@ -66,6 +70,8 @@ async function run(config: WorkerConfig): Promise<void> {
       // Heartbeats reach the server every poll, so `status` (which reads the follower's
       // heartbeat through describe) is current within a poll interval; they are no history events.
       maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),
+      // Spans of activities, of epoch and other runs, trace ids in workflow log lines (README, Traces).
+      ...tracing?.workerOptions,
     });
     if (config.alerts.url) await startAlerts(client, config);
     const markets = new MarketObserver(client, chain, config.dataMarkets, config.readyMaxLagBlocks);
@@ -74,7 +80,7 @@ async function run(config: WorkerConfig): Promise<void> {
     await server.listen({ host: config.metrics.host, port: config.metrics.port }).catch((err: NodeJS.ErrnoException) => {
       throw new ConfigError([`METRICS_PORT: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${err.code ?? err.message}`]);
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address, metrics: `${config.metrics.host}:${config.metrics.port}` }, 'seqflow worker ready');
+    logger.info({ taskQueue: config.temporal.taskQueue, markets: config.dataMarkets, temporal: config.temporal.address, metrics: `${config.metrics.host}:${config.metrics.port}`, traces: tracing?.endpoint ?? 'off' }, 'seqflow worker ready');
     await worker.run();
     logger.info('seqflow worker stopped');
   } finally {
@@ -82,6 +88,7 @@ async function run(config: WorkerConfig): Promise<void> {
     redis.close();
     await client?.connection.close();
     await connection?.close();
+    await tracing?.shutdown();
   }
 }
 

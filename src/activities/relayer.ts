@@ -13,6 +13,8 @@ import { redact } from '../domain/redact.js';
 import type { RelayerSettings } from '../config.js';
 import type { RelayerMetrics } from '../metrics/metrics.js';
 import type { BatchSubmissionInput } from '../domain/types.js';
+import type { Span } from '@opentelemetry/api';
+import { clientSpan, serverAttributes } from '../tracing/spans.js';
 import { readingKey } from './redis-scripts.js';
 
 export interface RelayerActivityDeps {
@@ -23,8 +25,16 @@ export interface RelayerActivityDeps {
 
 export const RELAYER_REJECTED = 'RelayerRejected';
 
-/** POSTs `body` to the relayer from inside an activity: cancellable, bounded by HTTP_TIMEOUT. */
-export async function postToRelayer(relayer: RelayerSettings, path: string, body: string, metrics?: RelayerMetrics): Promise<void> {
+/**
+ * POSTs `body` to the relayer from inside an activity: cancellable, bounded by HTTP_TIMEOUT; a
+ * client span `POST <path>` of the activity's trace (its host and path only, never the body).
+ */
+export function postToRelayer(relayer: RelayerSettings, path: string, body: string, metrics?: RelayerMetrics): Promise<void> {
+  const attributes = { 'http.request.method': 'POST', 'url.path': path, ...serverAttributes(relayer.url) };
+  return clientSpan(`POST ${path}`, attributes, (span) => post(relayer, path, body, metrics, span));
+}
+
+async function post(relayer: RelayerSettings, path: string, body: string, metrics: RelayerMetrics | undefined, span: Span | undefined): Promise<void> {
   const timeout = AbortSignal.timeout(relayer.timeoutMs);
   const cancelled = Context.current().cancellationSignal;
   const started = performance.now();
@@ -38,6 +48,7 @@ export async function postToRelayer(relayer: RelayerSettings, path: string, body
     if (!cancelled.aborted) metrics?.relayerRequest(path, timeout.aborted ? 'timeout' : 'error', (performance.now() - started) / 1000);
     throw err;
   }
+  span?.setAttribute('http.response.status_code', res.status);
   metrics?.relayerRequest(path, String(res.status), (performance.now() - started) / 1000);
   if (res.status === 200) return;
   const message = `relayer answered ${path} with HTTP ${res.status}: ${answer}`;

@@ -1,8 +1,11 @@
 /**
  * JSON-RPC 2.0 over HTTP for one node: single calls and batches through `fetch`, with a
  * timeout, answers decoded by `JSON.parse` of the whole body (native speed; ethers' transport
- * decodes UTF-8 in JavaScript, which dominated the follower's CPU on large answers).
+ * decodes UTF-8 in JavaScript, which dominated the follower's CPU on large answers). Each HTTP
+ * request is a client span when a trace is active (src/tracing/spans.ts).
  */
+import type { Attributes } from '@opentelemetry/api';
+import { clientSpan, serverAttributes } from '../tracing/spans.js';
 
 /** The node answered with a JSON-RPC error object: `{code, message, data}` as sent. */
 export class JsonRpcError extends Error {
@@ -66,6 +69,8 @@ export class JsonRpcEndpoint {
   private nextId = 1;
   /** The URL without credentials or path, for logs and problem details. */
   readonly label: string;
+  /** The node in every span of its requests: `label` and its host, never the URL (it may carry an API key). */
+  private readonly spanAttributes: Attributes;
 
   constructor(
     readonly url: string,
@@ -74,6 +79,7 @@ export class JsonRpcEndpoint {
   ) {
     const parsed = new URL(url);
     this.label = `${parsed.protocol}//${parsed.host}`;
+    this.spanAttributes = { 'rpc.system': 'jsonrpc', 'rpc.jsonrpc.version': '2.0', ...serverAttributes(url), 'seqflow.rpc.node': this.label };
   }
 
   private async post(body: unknown, what: string, signal?: AbortSignal): Promise<unknown> {
@@ -101,15 +107,19 @@ export class JsonRpcEndpoint {
     }
   }
 
-  /** Runs one HTTP request, telling the observer how it went. */
-  private async observed<T>(method: string, signal: AbortSignal | undefined, request: (mark: (outcome: 'ok' | 'error') => void) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    let outcome: 'ok' | 'error' | 'transport' = 'transport';
-    try {
-      return await request((o) => (outcome = o));
-    } finally {
-      if (!signal?.aborted) this.observer?.rpcRequest(this.label, method, outcome, (performance.now() - started) / 1000);
-    }
+  /** Runs one HTTP request (a batch of `batchSize` calls, if given) in its span, telling the observer how it went. */
+  private observed<T>(method: string, signal: AbortSignal | undefined, request: (mark: (outcome: 'ok' | 'error') => void) => Promise<T>, batchSize?: number): Promise<T> {
+    const attributes = { ...this.spanAttributes, 'rpc.method': method, ...(batchSize === undefined ? {} : { 'seqflow.rpc.batch_size': batchSize }) };
+    return clientSpan(batchSize === undefined ? method : `${method} (batch)`, attributes, async (span) => {
+      const started = performance.now();
+      let outcome: 'ok' | 'error' | 'transport' = 'transport';
+      try {
+        return await request((o) => (outcome = o));
+      } finally {
+        span?.setAttribute('seqflow.rpc.outcome', outcome);
+        if (!signal?.aborted) this.observer?.rpcRequest(this.label, method, outcome, (performance.now() - started) / 1000);
+      }
+    });
   }
 
   /** One call; its JSON-RPC error is thrown as JsonRpcError. */
@@ -142,6 +152,6 @@ export class JsonRpcEndpoint {
       });
       mark(outcomes.every((o) => o.ok) ? 'ok' : 'error');
       return outcomes;
-    });
+    }, requests.length);
   }
 }

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, type TemporalConfig } from '../config.js';
@@ -131,12 +131,12 @@ export async function connectWorker(config: TemporalConfig): Promise<NativeConne
   return checkSearchAttributes(await checkNamespace(connection, config), config);
 }
 
-/** A client for the CLI, bound to the namespace, which exists. */
-export async function connectClient(config: TemporalConfig): Promise<Client> {
+/** A client for the CLI, bound to the namespace, which exists; with `interceptors` (the CLI's, when tracing is on). */
+export async function connectClient(config: TemporalConfig, interceptors?: ClientInterceptors): Promise<Client> {
   const attempt = async () => {
     await checkTls(config);
     return Connection.connect({ ...connectionOptions(config), connectTimeout: CLI_WAIT_MS });
   };
   const connection = await untilDeadline(attempt, unreachable(config, CLI_WAIT_MS), CLI_WAIT_MS);
-  return new Client({ connection: await checkNamespace(connection, config), namespace: config.namespace });
+  return new Client({ connection: await checkNamespace(connection, config), namespace: config.namespace, ...(interceptors ? { interceptors } : {}) });
 }
