@@ -5,6 +5,7 @@
  * instead of a child workflow with two saves the epoch two task round trips and ~20 history events.
  */
 import type { BatchSubmissionInput } from '../domain/types.js';
+import { clientSpan } from '../tracing/spans.js';
 
 export interface SendSteps {
   submitBatchSize(input: BatchSubmissionInput): Promise<{ sentNow: boolean }>;
@@ -16,7 +17,8 @@ export function createSubmitActivities(steps: SendSteps) {
     /** `POST /submitBatchSize` unless sent already, then every batch not yet pushed: `{sentNow, pushedNow}`. */
     async submitEpoch(input: BatchSubmissionInput): Promise<{ sentNow: boolean; pushedNow: number }> {
       const { sentNow } = await steps.submitBatchSize(input);
-      const { pushedNow } = await steps.pushBatchesToFinalizer(input);
+      // The relayer call has its own span (relayer.ts); the pushes get one here, as the epoch's last step.
+      const { pushedNow } = await clientSpan('LPUSH finalizerQueue', { 'db.system': 'redis', 'seqflow.batches': input.batchCount }, () => steps.pushBatchesToFinalizer(input));
       return { sentNow, pushedNow };
     },
   };
