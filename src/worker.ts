@@ -19,6 +19,7 @@ import { WorkerMetrics } from './metrics/metrics.js';
 import { buildServer, freeLoopbackPort } from './metrics/server.js';
 import { RedisConnection } from './services/redis.js';
 import { connectClient, connectWorker } from './services/temporal.js';
+import { withWorkflowBundle } from './services/workflow-bundle.js';
 import { startTracing } from './tracing/setup.js';
 import type { marketAlertsWorkflow } from './workflows/alerts.js';
 import { marketAlertsWorkflowId } from './workflows/definitions.js';
@@ -54,25 +55,31 @@ async function run(config: WorkerConfig): Promise<void> {
     metrics.redisUp.set(1);
     connection = await connectWorker(config.temporal);
     client = await connectClient(config.temporal);
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
-      activities: createActivities({ chain, redis, config, client, metrics }),
-      // Bounds the load on the RPC nodes and Redis; the follower needs one slot per market.
-      maxConcurrentActivityTaskExecutions: 32,
-      // Lets heartbeating activities see the cancellation and stop between two steps.
-      shutdownGraceTime: '3 seconds',
-      // A killed worker's sticky queue holds its workflows' next tasks this long before the server
-      // hands them to any worker (default 10 s): recovery after a crash starts sooner.
-      stickyQueueScheduleToStartTimeout: '3 seconds',
-      // Heartbeats reach the server every poll, so `status` (which reads the follower's
-      // heartbeat through describe) is current within a poll interval; they are no history events.
-      maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),
-      // Spans of activities, of epoch and other runs, trace ids in workflow log lines (README, Traces).
-      ...tracing?.workerOptions,
-    });
+    // Tracing adds its workflow interceptors to the bundle, its activity interceptors and span sink to the worker.
+    const interceptors = tracing ? tracing.workerOptions.interceptors : undefined;
+    const bundleRequest = { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)), workflowInterceptorModules: interceptors?.workflowModules ?? [] };
+    const workerClient = client;
+    const worker = await withWorkflowBundle(bundleRequest, (workflowBundle) =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        workflowBundle,
+        activities: createActivities({ chain, redis, config, client: workerClient, metrics }),
+        // Bounds the load on the RPC nodes and Redis; the follower needs one slot per market.
+        maxConcurrentActivityTaskExecutions: 32,
+        // Lets heartbeating activities see the cancellation and stop between two steps.
+        shutdownGraceTime: '3 seconds',
+        // A killed worker's sticky queue holds its workflows' next tasks this long before the server
+        // hands them to any worker (default 10 s): recovery after a crash starts sooner.
+        stickyQueueScheduleToStartTimeout: '3 seconds',
+        // Heartbeats reach the server every poll, so `status` (which reads the follower's
+        // heartbeat through describe) is current within a poll interval; they are no history events.
+        maxHeartbeatThrottleInterval: Math.max(1000, config.pollIntervalMs),
+        // Spans of activities, of epoch and other runs, trace ids in workflow log lines (README, Traces).
+        ...(tracing && interceptors ? { interceptors: { activity: interceptors.activity }, sinks: tracing.workerOptions.sinks } : {}),
+      }),
+    );
     if (config.alerts.url) await startAlerts(client, config);
     const markets = new MarketObserver(client, chain, config.dataMarkets, config.readyMaxLagBlocks);
     markets.register(metrics.registry);
