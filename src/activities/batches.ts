@@ -1,19 +1,39 @@
 /**
  * Batch activities: close an epoch's submission window on chain time, collect its submissions,
  * count them, store its batches, and push them to the finalizer queue. Each is safe to run
- * again: see redis-scripts.ts.
+ * again, and no Redis command or script of theirs holds Redis for more than a few milliseconds
+ * (bench/batches.ts measures them): an epoch is stored by a plan committed before any effect,
+ * then applied chunk by chunk, each chunk once (see storeEpoch and redis-scripts.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
-import { finalizerMessage } from '../domain/payloads.js';
-import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type SubmissionKey } from '../domain/submissions.js';
+import { finalizerMessageFrame } from '../domain/payloads.js';
+import { arrangeBatches, countBySlot, parseSubmissionKey, planChunks, planHeaderReads, serializeBatch, type ChunkLimits, type PlanChunk, type SubmissionKey } from '../domain/submissions.js';
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
 import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { closeWindow, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts, readingKey } from './redis-scripts.js';
+
+/**
+ * How much Redis work one command, script or round trip of these activities may do. The
+ * defaults keep each to about 0.5 ms (typical, at 100k submissions on a 2-core machine: SMEMBERS
+ * costs about 0.4 µs a member, SSCAN about 0.7; a chunk script about 1.5 µs per KiB of
+ * batches, a push script about 5), far below the 10 ms that issue 9 allows any of them.
+ */
+export interface RedisWorkLimits {
+  /** Header set members per read and per round trip; larger sets are read by SSCAN. */
+  membersPerRead: number;
+  /** One chunk of an epoch's store: batch JSON bytes, batches, slot counters. */
+  chunk: ChunkLimits;
+  /** Batch JSON bytes per finalizer push script. */
+  pushBytes: number;
+}
+
+export const REDIS_WORK_LIMITS: RedisWorkLimits = { membersPerRead: 1000, chunk: { bytes: 256 << 10, batches: 100, slots: 500 }, pushBytes: 128 << 10 };
 
 export interface BatchActivityDeps {
   chain: ChainClient;
@@ -23,16 +43,35 @@ export interface BatchActivityDeps {
   /** The worker's eth_getLogs span, shared with the follower. */
   range: AdaptiveRange;
   metrics?: EpochMetrics;
+  /** REDIS_WORK_LIMITS unless given (tests give small ones to split small epochs). */
+  limits?: RedisWorkLimits;
 }
 
-/** Blocks per MGET / SMEMBERS pipeline, and batches per push script: bounded round trips. */
+/** Blocks per MGET and header sets per SCARD pipeline: bounded round trips. */
 const CHUNK = 500;
+
+/** Batches a push script is given at most: it checks each of them before it pushes the first (about 1 µs each). */
+const BATCHES_PER_PUSH = 100;
 
 /** How many malformed keys an epoch logs one by one; the rest are only counted. */
 const MALFORMED_LOG_LIMIT = 20;
 
+/** An epoch's result as its guard and plan hold it: PreparedBatches without `storedNow`, with prepareEpoch's window. */
+type EpochSummary = Omit<PreparedBatches, 'storedNow'> & { window?: EpochWindow };
+
+/** The committed plan of an epoch's store (keys.epochPlan). */
+interface EpochPlan {
+  /** Random, per attempt: the chunks of two attempts' plans never share a key. */
+  planId: string;
+  /** The day whose slot counters the plan increments. */
+  day: string;
+  chunkCount: number;
+  summary: EpochSummary;
+}
+
 export function createBatchActivities(deps: BatchActivityDeps) {
   const { chain, redis } = deps;
+  const limits = deps.limits ?? REDIS_WORK_LIMITS;
   const scripts = createRedisScripts(redis);
 
   /**
@@ -51,23 +90,119 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     return hashes;
   }
 
+  /**
+   * The members of the header sets of `headers`: sizes first (SCARD), then small sets whole
+   * (SMEMBERS, a few per round trip), large ones a cursor at a time (SSCAN), so that no read and
+   * no round trip holds Redis long however the dequeuer spread the submissions.
+   */
   async function collectSubmissionKeys(market: string, epochId: string, headers: readonly string[]): Promise<Set<string>> {
-    const union = new Set<string>();
-    for (let i = 0; i < headers.length; i += CHUNK) {
+    const sets = headers.map((header) => keys.snapshotCollector(market, epochId, header));
+    const sizes: number[] = [];
+    for (let i = 0; i < sets.length; i += CHUNK) {
       const pipeline = redis.pipeline();
-      for (const header of headers.slice(i, i + CHUNK)) pipeline.smembers(keys.snapshotCollector(market, epochId, header));
+      for (const set of sets.slice(i, i + CHUNK)) pipeline.scard(set);
+      for (const [err, size] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        sizes.push(size as number);
+      }
+    }
+    const union = new Set<string>();
+    const { whole, scanned } = planHeaderReads(sizes, limits.membersPerRead);
+    for (const trip of whole) {
+      const pipeline = redis.pipeline();
+      for (const i of trip) pipeline.smembers(sets[i]!);
       for (const [err, members] of (await pipeline.exec()) ?? []) {
         if (err) throw err;
         for (const key of members as string[]) union.add(key);
       }
     }
+    // SSCAN returns about COUNT members (whole buckets) at about twice SMEMBERS's cost a member: half the bound.
+    const scanCount = Math.max(1, Math.floor(limits.membersPerRead / 2));
+    for (const i of scanned) {
+      let cursor = '0';
+      do {
+        const [next, members] = await redis.sscan(sets[i]!, cursor, 'COUNT', scanCount);
+        for (const key of members) union.add(key);
+        cursor = next;
+      } while (cursor !== '0');
+    }
     return union;
   }
 
+  /** Thrown when a committed plan's chunk is gone before it was applied (expired: the epoch sat for a day). */
+  const planGone = (epochId: string, chunk: number) =>
+    ApplicationFailure.nonRetryable(`chunk ${chunk} of the plan of epoch ${epochId} is gone from Redis before it was applied: its batches and counts cannot be stored`, 'EpochPlanMissing');
+
   /**
-   * Collects the submission keys filed under `hashes`, then, in one atomic step, increments the
-   * slot counters for `day`, stores the batches and sets the batch count. If the epoch was stored
-   * before (an earlier or concurrent attempt), writes nothing and returns that attempt's result.
+   * Applies every chunk of the committed `plan` not applied yet, in order, each in one script
+   * that also marks it applied (so a chunk is applied once whoever runs it, and a crash between
+   * two loses nothing). `written` are the plan's chunks when this attempt wrote them; otherwise
+   * they are read from Redis. Returns true when this attempt applied the last chunk, the one
+   * that sets the batch count and the guard.
+   */
+  async function applyPlan(market: string, epochId: string, plan: EpochPlan, written?: readonly PlanChunk[]): Promise<boolean> {
+    const appliedKey = keys.epochChunksApplied(market, epochId);
+    const applied = new Set(written ? [] : await readingKey(appliedKey, redis.smembers(appliedKey)));
+    let completedNow = false;
+    for (let i = 0; i < plan.chunkCount; i++) {
+      if (applied.has(String(i))) continue;
+      const chunkKey = keys.epochPlanChunk(market, epochId, plan.planId, i);
+      let chunk = written?.[i];
+      if (!chunk) {
+        const json = await readingKey(chunkKey, redis.hget(chunkKey, 'plan'));
+        // Applied chunks are deleted: a concurrent attempt may have applied this one since.
+        if (json === null && (await redis.sismember(appliedKey, String(i)))) continue;
+        if (json === null) throw planGone(epochId, i);
+        chunk = JSON.parse(json) as PlanChunk;
+      }
+      const status = await scripts.applyEpochChunk({
+        appliedSetKey: appliedKey,
+        chunkKey,
+        chunk: i,
+        chunkCount: plan.chunkCount,
+        guardKey: keys.epochBatchesStored(market, epochId),
+        summary: JSON.stringify(plan.summary),
+        guardTtlSeconds: keys.GUARD_TTL_SECONDS,
+        batchCountKey: keys.batchCount(market, epochId),
+        batchCount: plan.summary.batchCount,
+        batchCountTtlSeconds: keys.BATCH_COUNT_TTL_SECONDS,
+        firstBatch: chunk.firstBatch,
+        batchKeys: Array.from({ length: chunk.batchCount }, (_, j) => keys.batchSubmissions(market, epochId, chunk.firstBatch + j)),
+        batchTtlSeconds: keys.BATCH_SUBMISSIONS_TTL_SECONDS,
+        slotIncrements: chunk.slots.map(([slotId, by]) => ({ key: keys.slotSubmissions(market, plan.day, slotId), by })),
+      });
+      if (status === 'gone') throw planGone(epochId, i);
+      if (status === 'completed') completedNow = true;
+      Context.current().heartbeat();
+    }
+    return completedNow;
+  }
+
+  /** The activity's result for a plan it applied (the rest of), with the metric when it completed the epoch. */
+  function resultOf(market: string, plan: EpochPlan, completedNow: boolean, started: number): PreparedBatches & { window?: EpochWindow } {
+    if (completedNow) deps.metrics?.epochPrepared(market, { submissions: plan.summary.submissionCount, malformedKeys: plan.summary.malformedCount, seconds: (performance.now() - started) / 1000 });
+    return { ...plan.summary, storedNow: completedNow };
+  }
+
+  /**
+   * Writes each chunk of a plan (its PlanChunk and its batches) as a hash of its own, one
+   * pipeline per chunk: each HSET at most one chunk's bytes. The chunks expire like the batches.
+   */
+  async function writeChunks(market: string, epochId: string, planId: string, chunks: readonly PlanChunk[], batches: readonly string[]): Promise<void> {
+    for (const [i, chunk] of chunks.entries()) {
+      const key = keys.epochPlanChunk(market, epochId, planId, i);
+      const fields = ['plan', JSON.stringify(chunk)];
+      for (let id = chunk.firstBatch; id < chunk.firstBatch + chunk.batchCount; id++) fields.push(String(id), batches[id - 1]!);
+      for (const [err] of (await redis.pipeline().hset(key, ...fields).expire(key, keys.BATCH_SUBMISSIONS_TTL_SECONDS).exec()) ?? []) if (err) throw err;
+    }
+  }
+
+  /**
+   * Stores an epoch: collects the submission keys filed under `hashes`, arranges the batches and
+   * slot increments of `day`, and writes them as a plan in chunks (nothing a neighbour reads);
+   * then commits the plan with one SET NX of its header, and applies it chunk by chunk. If another
+   * attempt committed first, this one's chunks are deleted and that plan is applied instead: what
+   * is stored is what the first committed plan says, whatever a later collection finds.
    */
   async function storeEpoch(input: { market: string; epochId: string; day: string }, hashes: readonly string[], window?: EpochWindow): Promise<PreparedBatches & { window?: EpochWindow }> {
     const market = input.market.toLowerCase();
@@ -82,29 +217,37 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     }
     if (malformedCount > MALFORMED_LOG_LIMIT) log.warn('more malformed submission keys skipped', { market, epochId: input.epochId, count: malformedCount - MALFORMED_LOG_LIMIT });
 
-    const batches = arrangeBatches(valid, deps.batchSize);
-    const summary = { batchCount: batches.length, submissionCount: valid.length, malformedCount, ...(window ? { window } : {}) };
-    const stored = await scripts.storeEpochBatches({
-      guardKey: keys.epochBatchesStored(market, input.epochId),
-      summary: JSON.stringify(summary),
-      guardTtlSeconds: keys.GUARD_TTL_SECONDS,
-      batchCountKey: keys.batchCount(market, input.epochId),
-      batchCountTtlSeconds: keys.BATCH_COUNT_TTL_SECONDS,
-      batches: batches.map((batch, i) => ({ key: keys.batchSubmissions(market, input.epochId, i + 1), json: serializeBatch(batch) })),
-      batchTtlSeconds: keys.BATCH_SUBMISSIONS_TTL_SECONDS,
-      slotIncrements: [...countBySlot(valid)].map(([slotId, by]) => ({ key: keys.slotSubmissions(market, input.day, slotId), by })),
-    });
-    // Another attempt of this epoch stored first (both ran concurrently): its result stands.
-    if (stored !== null) return { ...(JSON.parse(stored) as PreparedBatches), storedNow: false };
-    deps.metrics?.epochPrepared(input.market, { submissions: valid.length, malformedKeys: malformedCount, seconds: (performance.now() - started) / 1000 });
-    return { ...summary, storedNow: true };
+    const batches = arrangeBatches(valid, deps.batchSize).map(serializeBatch);
+    const chunks = planChunks(batches.map((b) => Buffer.byteLength(b)), [...countBySlot(valid)], limits.chunk);
+    const summary: EpochSummary = { batchCount: batches.length, submissionCount: valid.length, malformedCount, ...(window ? { window } : {}) };
+    const plan: EpochPlan = { planId: randomBytes(8).toString('hex'), day: input.day, chunkCount: chunks.length, summary };
+    await writeChunks(market, input.epochId, plan.planId, chunks, batches);
+    const planKey = keys.epochPlan(market, input.epochId);
+    const earlier = await readingKey(planKey, redis.set(planKey, JSON.stringify(plan), 'EX', keys.GUARD_TTL_SECONDS, 'NX', 'GET'));
+    if (earlier === null) return resultOf(input.market, plan, await applyPlan(market, input.epochId, plan, chunks), started);
+    // Another attempt committed its plan first (both ran concurrently): its plan stands.
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < chunks.length; i++) pipeline.del(keys.epochPlanChunk(market, input.epochId, plan.planId, i));
+    await pipeline.exec();
+    const committed = JSON.parse(earlier) as EpochPlan;
+    return resultOf(input.market, committed, await applyPlan(market, input.epochId, committed), started);
   }
 
-  /** The result of an earlier attempt that stored the epoch, if any. */
-  async function storedBefore(market: string, epochId: string): Promise<(PreparedBatches & { window?: EpochWindow }) | null> {
-    const guard = keys.epochBatchesStored(market.toLowerCase(), epochId);
-    const earlier = await readingKey(guard, redis.get(guard));
-    return earlier === null ? null : { ...(JSON.parse(earlier) as PreparedBatches), storedNow: false };
+  /**
+   * What earlier attempts left of the epoch: its result if it is stored; else, if a plan was
+   * committed, the result of applying the rest of that plan now; else null (nothing was written
+   * that a neighbour reads, nor any plan).
+   */
+  async function earlierAttempt(inputMarket: string, epochId: string): Promise<(PreparedBatches & { window?: EpochWindow }) | null> {
+    const market = inputMarket.toLowerCase();
+    const started = performance.now();
+    const guardKey = keys.epochBatchesStored(market, epochId);
+    const planKey = keys.epochPlan(market, epochId);
+    const [stored, planned] = await Promise.all([readingKey(guardKey, redis.get(guardKey)), readingKey(planKey, redis.get(planKey))]);
+    if (stored !== null) return { ...(JSON.parse(stored) as EpochSummary), storedNow: false };
+    if (planned === null) return null;
+    const plan = JSON.parse(planned) as EpochPlan;
+    return resultOf(inputMarket, plan, await applyPlan(market, epochId, plan), started);
   }
 
   /**
@@ -131,7 +274,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
      * `orphaned` if no canonical block holds it; nothing is written then.
      */
     async prepareEpoch(input: PrepareEpochInput): Promise<PreparedEpoch> {
-      const earlier = await storedBefore(input.market, input.epochId);
+      const earlier = await earlierAttempt(input.market, input.epochId);
       if (earlier !== null) return { kind: 'prepared', window: earlier.window!, ...earlier };
       const ctx = Context.current();
       const closed = await closeWindow(chain, deps.range, deps.window, input, {
@@ -156,10 +299,10 @@ export function createBatchActivities(deps: BatchActivityDeps) {
 
     /**
      * The path of batch preparations started before 0.3.0 (still in flight at an upgrade): the
-     * canonical hashes of blocks `fromBlock..toBlock`, then the same atomic store.
+     * canonical hashes of blocks `fromBlock..toBlock`, then the same store.
      */
     async prepareBatches(input: PrepareBatchesInput): Promise<PreparedBatches> {
-      const earlier = await storedBefore(input.market, input.epochId);
+      const earlier = await earlierAttempt(input.market, input.epochId);
       if (earlier !== null) return earlier;
       const hashes = await canonicalHashes(input.fromBlock, input.toBlock);
       Context.current().heartbeat();
@@ -167,28 +310,27 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     },
 
     /**
-     * LPUSHes one finalizer message per batch in BatchID order, each exactly once; then logs the
-     * epoch's one info line, `epoch batched`: market, epochId, batches, submissions, pushedNow
-     * (0 on a rerun after the pushes), latencyMs (from the release block's timestamp to the last
-     * push; absent for epochs started before 0.5.0).
+     * LPUSHes one finalizer message per batch in BatchID order, each exactly once (a script reads
+     * the batches and pushes about `pushBytes` of them at a time); then logs the epoch's one info
+     * line, `epoch batched`: market, epochId, batches, submissions, pushedNow (0 on a rerun after
+     * the pushes), latencyMs (from the release block's timestamp to the last push; absent for
+     * epochs started before 0.5.0). A batch gone from Redis before it was pushed fails the push
+     * (BatchesMissing, not retried), with nothing of its script's batches pushed.
      */
     async pushBatchesToFinalizer(input: BatchSubmissionInput): Promise<{ pushedNow: number }> {
       const market = input.market.toLowerCase();
       let pushedNow = 0;
-      for (let first = 1; first <= input.batchCount; first += CHUNK) {
-        const ids = Array.from({ length: Math.min(CHUNK, input.batchCount - first + 1) }, (_, i) => first + i);
-        const batches = await redis.mget(ids.map((id) => keys.batchSubmissions(market, input.epochId, id)));
-        const messages = ids.flatMap((batchId, i) => {
-          const json = batches[i];
-          return json ? [{ member: String(batchId), message: finalizerMessage(input.market, input.epochId, batchId, json) }] : [];
-        });
-        if (messages.length < ids.length) {
-          // Expired batches can only be ones already pushed, unless the epoch sat for a day.
-          const pushed = new Set(await redis.smembers(keys.finalizerPushed(market, input.epochId)));
-          const lost = ids.filter((id, i) => !batches[i] && !pushed.has(String(id)));
-          if (lost.length) throw ApplicationFailure.nonRetryable(`batches ${lost.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
-        }
-        pushedNow += await scripts.pushOncePerMember(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, messages);
+      // Each script is given about twice the batches the one before needed no more pushing for.
+      let given = BATCHES_PER_PUSH;
+      for (let first = 1; first <= input.batchCount; ) {
+        const ids = Array.from({ length: Math.min(given, input.batchCount - first + 1) }, (_, i) => first + i);
+        const batches = ids.map((batchId) => ({ key: keys.batchSubmissions(market, input.epochId, batchId), member: String(batchId), ...finalizerMessageFrame(input.market, input.epochId, batchId) }));
+        const done = await scripts.pushBatchesOnce(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, limits.pushBytes, batches);
+        // Expired batches can only be ones already pushed, unless the epoch sat for a day.
+        if ('missing' in done) throw ApplicationFailure.nonRetryable(`batches ${done.missing.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
+        pushedNow += done.pushed;
+        first += done.handled;
+        given = Math.min(BATCHES_PER_PUSH, 2 * done.handled);
         Context.current().heartbeat();
       }
       // This attempt pushed the epoch's last batch (a rerun that pushed nothing reports nothing).

@@ -1,6 +1,8 @@
 /**
- * Lua scripts that make an epoch's Redis effects atomic, so that an activity that runs twice
- * (a retry after a crash or a timeout) can never count or push twice.
+ * Lua scripts that make each of an epoch's Redis effects happen once, so that an activity that
+ * runs twice (a retry after a crash or a timeout) can never count or push twice. Each does a
+ * bounded part of an epoch (one chunk of its plan, some of its pushes), so that none holds
+ * Redis for long; each starts with a `-- seqflow <name>` line, which names it in the slow log.
  *
  * Redis runs a script's commands up to the first error and keeps what they wrote, so each
  * script checks every key it writes (its type, a counter's value) before its first write: a
@@ -30,29 +32,82 @@ end
 `;
 
 /**
- * KEYS: guard, batch count, N batch keys, then slot counter keys.
- * ARGV: summary, guard TTL, batch count, count TTL, batch TTL, N, N batch JSONs, then one
- * increment per slot key (slot key j sits at ARGV[4 + j]).
- * Returns the stored summary if the guard exists (nothing written), else nil after writing all.
- * (SET replaces a key of any type: only the guard and the counters can refuse a write.)
+ * KEYS: the applied-chunks set, the chunk's hash, the guard, the batch count, the chunk's N batch
+ * keys (BatchIDs first..first + N - 1), then its slot counter keys.
+ * ARGV: chunk index, chunk count, first BatchID, N, batch TTL, guard TTL, count TTL, batch count,
+ * summary, then one increment per slot key (slot key j sits at ARGV[5 + j - N]).
+ * Unless the chunk is applied already (returns 0): SETs each batch from the chunk's hash, INCRBYs
+ * the counters, marks the chunk applied and deletes its hash; the chunk that completes the set
+ * also SETs the batch count and the guard (returns 2, else 1). Returns -1, writing nothing, when
+ * the chunk's hash lacks a batch (the plan expired). (SET replaces a key of any type: only the
+ * set, the hash, the guard and the counters can refuse a write.)
  */
-const storeEpochBatches = `${EXPECT}
-expect(KEYS[1], 'string')
-local summary = redis.call('GET', KEYS[1])
-if summary then return summary end
-local n = tonumber(ARGV[6])
-for j = 3 + n, #KEYS do
+const applyEpochChunk = `-- seqflow applyEpochChunk${EXPECT}
+expect(KEYS[1], 'set')
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+expect(KEYS[2], 'hash')
+expect(KEYS[3], 'string')
+local first, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local batches = {}
+for i = 1, n do
+  batches[i] = redis.call('HGET', KEYS[2], tostring(first + i - 1))
+  if not batches[i] then return -1 end
+end
+for j = 5 + n, #KEYS do
   expect(KEYS[j], 'string')
   local count = redis.call('GET', KEYS[j])
   if count and not string.match(count, '^%-?%d+$') then
     error({err = 'ERR ' .. KEYS[j] .. ' holds ' .. count .. ', not a counter: nothing written'})
   end
 end
-for i = 1, n do redis.call('SET', KEYS[2 + i], ARGV[6 + i], 'EX', ARGV[5]) end
-for j = 3 + n, #KEYS do redis.call('INCRBY', KEYS[j], ARGV[4 + j]) end
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return false
+for i = 1, n do redis.call('SET', KEYS[4 + i], batches[i], 'EX', ARGV[5]) end
+for j = 5 + n, #KEYS do redis.call('INCRBY', KEYS[j], ARGV[5 + j - n]) end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('DEL', KEYS[2])
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then return 1 end
+redis.call('SET', KEYS[4], ARGV[8], 'EX', ARGV[7])
+redis.call('SET', KEYS[3], ARGV[9], 'EX', ARGV[6])
+return 2
+`;
+
+/**
+ * KEYS: the pushed-batches guard set, the queue, then N batch keys. ARGV: guard TTL, a byte
+ * budget, then per batch key its member (the BatchID) and the message's bytes before and after
+ * the batch JSON. First, writing nothing: every batch not yet in the guard set must exist, else
+ * returns {-1, member...} of those missing. Then, in order, LPUSHes head .. batch .. tail for each
+ * batch not yet pushed and adds its member, until the batch JSON pushed exceeds the budget (at
+ * least one is pushed). Returns {pushed, handled}: the first `handled` keys need no more pushing.
+ */
+const pushBatchesOnce = `-- seqflow pushBatchesOnce${EXPECT}
+expect(KEYS[1], 'set')
+expect(KEYS[2], 'list')
+local missing, due = {}, {}
+for i = 3, #KEYS do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[3 * i - 6]) == 0 then
+    local found = redis.call('TYPE', KEYS[i]).ok
+    if found == 'none' then missing[#missing + 1] = ARGV[3 * i - 6]
+    elseif found == 'string' then due[#due + 1] = i
+    else expect(KEYS[i], 'string') end
+  end
+end
+if #missing > 0 then
+  table.insert(missing, 1, -1)
+  return missing
+end
+local budget, bytes, pushed, handled = tonumber(ARGV[2]), 0, 0, #KEYS - 2
+for _, i in ipairs(due) do
+  local batch = redis.call('GET', KEYS[i])
+  if pushed > 0 and bytes + #batch > budget then
+    handled = i - 3
+    break
+  end
+  redis.call('SADD', KEYS[1], ARGV[3 * i - 6])
+  redis.call('LPUSH', KEYS[2], ARGV[3 * i - 5] .. batch .. ARGV[3 * i - 4])
+  pushed, bytes = pushed + 1, bytes + #batch
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return {pushed, handled}
 `;
 
 /**
@@ -60,7 +115,7 @@ return false
  * Each message is LPUSHed only if its member was not yet in the guard set, and the member is
  * added in the same atomic step. Returns how many were pushed now.
  */
-const pushOncePerMember = `${EXPECT}
+const pushOncePerMember = `-- seqflow pushOncePerMember${EXPECT}
 expect(KEYS[1], 'set')
 expect(KEYS[2], 'list')
 local pushed = 0
@@ -75,7 +130,7 @@ return pushed
 `;
 
 /** KEYS: the update's hash. ARGV: TTL, meta JSON, then each chunk's JSON. Stores the chunks unless stored already; returns the stored meta. */
-const storeRewardUpdateOnce = `${EXPECT}
+const storeRewardUpdateOnce = `-- seqflow storeRewardUpdateOnce${EXPECT}
 expect(KEYS[1], 'hash')
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'meta') end
 redis.call('HSET', KEYS[1], 'meta', ARGV[2])
@@ -84,33 +139,56 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return ARGV[2]
 `;
 
-export interface EpochBatchWrite {
+/** One chunk of an epoch's plan, as applyEpochChunk applies it. */
+export interface EpochChunkWrite {
+  appliedSetKey: string;
+  chunkKey: string;
+  chunk: number;
+  chunkCount: number;
   guardKey: string;
   summary: string;
   guardTtlSeconds: number;
   batchCountKey: string;
+  batchCount: number;
   batchCountTtlSeconds: number;
-  batches: Array<{ key: string; json: string }>;
+  firstBatch: number;
+  /** BatchSubmissionsKey of firstBatch, firstBatch + 1, ... */
+  batchKeys: string[];
   batchTtlSeconds: number;
   slotIncrements: Array<{ key: string; by: number }>;
 }
 
+/** What applying a chunk did: `completed` when it was the epoch's last, `gone` when the plan's hash lacked a batch. */
+export type ChunkApplied = 'already' | 'applied' | 'completed' | 'gone';
+
+/** One finalizer batch for pushBatchesOnce: its key, guard member and the message around it. */
+export interface BatchPush {
+  key: string;
+  member: string;
+  head: string;
+  tail: string;
+}
+
 export function createRedisScripts(redis: Redis) {
   return {
-    /** Writes slot counts, batches and the batch count at once; returns the earlier summary if already done. */
-    async storeEpochBatches(w: EpochBatchWrite): Promise<string | null> {
-      const keys = [w.guardKey, w.batchCountKey, ...w.batches.map((b) => b.key), ...w.slotIncrements.map((s) => s.key)];
-      const args = [
-        w.summary,
-        w.guardTtlSeconds,
-        w.batches.length,
-        w.batchCountTtlSeconds,
-        w.batchTtlSeconds,
-        w.batches.length,
-        ...w.batches.map((b) => b.json),
-        ...w.slotIncrements.map((s) => s.by),
-      ];
-      return (await redis.eval(storeEpochBatches, keys.length, ...keys, ...args)) as string | null;
+    /** Applies one chunk of an epoch's plan once; see applyEpochChunk above. */
+    async applyEpochChunk(w: EpochChunkWrite): Promise<ChunkApplied> {
+      const keys = [w.appliedSetKey, w.chunkKey, w.guardKey, w.batchCountKey, ...w.batchKeys, ...w.slotIncrements.map((s) => s.key)];
+      const args = [w.chunk, w.chunkCount, w.firstBatch, w.batchKeys.length, w.batchTtlSeconds, w.guardTtlSeconds, w.batchCountTtlSeconds, w.batchCount, w.summary, ...w.slotIncrements.map((s) => s.by)];
+      const status = (await redis.eval(applyEpochChunk, keys.length, ...keys, ...args)) as number;
+      return (({ 0: 'already', 1: 'applied', 2: 'completed', [-1]: 'gone' }) as const)[status as 0 | 1 | 2 | -1];
+    },
+
+    /**
+     * LPUSHes the batches not yet in the guard set, in order, each once, up to about `budgetBytes`
+     * of batch JSON; `handled` is how many of `batches` need no more pushing, `missing` the members
+     * of those gone from Redis before they were pushed (then nothing was pushed).
+     */
+    async pushBatchesOnce(guardSetKey: string, queueKey: string, ttlSeconds: number, budgetBytes: number, batches: BatchPush[]): Promise<{ pushed: number; handled: number } | { missing: string[] }> {
+      const args = batches.flatMap((b) => [b.member, b.head, b.tail]);
+      const reply = (await redis.eval(pushBatchesOnce, 2 + batches.length, guardSetKey, queueKey, ...batches.map((b) => b.key), ttlSeconds, budgetBytes, ...args)) as [number, ...unknown[]];
+      if (reply[0] === -1) return { missing: reply.slice(1).map(String) };
+      return { pushed: reply[0], handled: reply[1] as number };
     },
 
     /** Stores a reward update's chunks (hash field i: chunk i, `meta`: the update) unless stored; returns the stored meta. */
@@ -118,7 +196,7 @@ export function createRedisScripts(redis: Redis) {
       return (await redis.eval(storeRewardUpdateOnce, 1, key, ttlSeconds, meta, ...chunks)) as string;
     },
 
-    /** LPUSHes each message unless its member (a BatchID, a batch CID) is in the guard set already. */
+    /** LPUSHes each message unless its member (a batch CID) is in the guard set already. */
     async pushOncePerMember(guardSetKey: string, queueKey: string, ttlSeconds: number, messages: Array<{ member: string; message: string }>): Promise<number> {
       const args = messages.flatMap((m) => [m.member, m.message]);
       return (await redis.eval(pushOncePerMember, 2, guardSetKey, queueKey, ttlSeconds, ...args)) as number;

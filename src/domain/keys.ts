@@ -42,9 +42,28 @@ export const batchSubmissions = (market: string, epochId: string, batchId: numbe
 // seqflow's own guard keys: they make each effect of an epoch happen once however often an
 // activity runs. No neighbour reads them.
 
-/** Set once, atomically with the slot counts and batches, when an epoch's batches are stored. */
+/** Set once, by the script that applies the last chunk of the epoch's plan, with the batch count: the epoch's result (JSON). */
 export const epochBatchesStored = (market: string, epochId: string) =>
   `seqflow:EpochBatchesStored.${market}.${epochId}`;
+
+/**
+ * The plan of an epoch's store, committed once (SET NX) after its chunks are written and before
+ * any effect: JSON `{"planId","day","chunkCount","summary"}`, `summary` the epoch's result
+ * (PreparedBatches without `storedNow`, with the window where prepareEpoch closed one). Every
+ * later attempt acts on this plan, never on a collection of its own. Expires like the guards.
+ */
+export const epochPlan = (market: string, epochId: string) => `seqflow:EpochPlan.${market}.${epochId}`;
+
+/**
+ * Chunk `chunk` (0-based) of plan `planId`, a hash: field `plan` the PlanChunk JSON
+ * (src/domain/submissions.ts), field `<BatchID>` each of its batches' JSON. Expires like the
+ * batches (BATCH_SUBMISSIONS_TTL_SECONDS); deleted when applied, or when another plan won.
+ */
+export const epochPlanChunk = (market: string, epochId: string, planId: string, chunk: number) =>
+  `seqflow:EpochPlanChunk.${market}.${epochId}.${planId}.${chunk}`;
+
+/** Set of the chunk indexes of an epoch's plan already applied (each in the script that applied it); expires like the guards. */
+export const epochChunksApplied = (market: string, epochId: string) => `seqflow:EpochChunksApplied.${market}.${epochId}`;
 
 /** Set of the BatchIDs of an epoch already pushed to the finalizer queue. */
 export const finalizerPushed = (market: string, epochId: string) =>

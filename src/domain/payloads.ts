@@ -13,7 +13,13 @@ function jsonNumber(decimal: string): string {
 
 /** One `finalizerQueue` message: `{"DataMarketAddress","EpochID","BatchID","Batch"}`. */
 export function finalizerMessage(checksumMarket: string, epochId: string, batchId: number, batchJson: string): string {
-  return `{"DataMarketAddress":${goJsonString(checksumMarket)},"EpochID":${jsonNumber(epochId)},"BatchID":${batchId},"Batch":${batchJson}}`;
+  const { head, tail } = finalizerMessageFrame(checksumMarket, epochId, batchId);
+  return `${head}${batchJson}${tail}`;
+}
+
+/** finalizerMessage's bytes before and after the batch JSON, for a script that reads the batch from Redis itself. */
+export function finalizerMessageFrame(checksumMarket: string, epochId: string, batchId: number): { head: string; tail: string } {
+  return { head: `{"DataMarketAddress":${goJsonString(checksumMarket)},"EpochID":${jsonNumber(epochId)},"BatchID":${batchId},"Batch":`, tail: '}' };
 }
 
 /** One `attestorQueue` message: `{"DataMarketAddress","BatchCID","EpochID"}` (the Go struct's field order). */

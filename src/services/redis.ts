@@ -23,7 +23,7 @@ export const REDIS_ACL_RULES = [
   'resetkeys', 'resetchannels', '-@all',
   '+info', '+select', '+multi', '+exec', '+eval',
   '+get', '+set', '+mget', '+del', '+exists', '+type', '+expire', '+incrby',
-  '+sadd', '+smembers', '+scard', '+sismember', '+lpush',
+  '+sadd', '+smembers', '+scard', '+sscan', '+sismember', '+lpush',
   '+hset', '+hget', '+hmget', '+hgetall', '+zadd', '+zrangebyscore', '+zremrangebyscore',
   '~seqflow:*', '~finalizerQueue', '~attestorQueue', '~BlockHashByNumberKey.*',
   '~SlotSubmissionsKey.*', '~BatchCountKey.*', '~BatchSubmissionsKey.*', '~CurrentDayKey.*', '~LastKnownDayKey.*',

@@ -3,10 +3,13 @@
  * mistake, a neighbour's bug), on a real redis-server: the activity fails with the key named,
  * nothing is written and nothing is marked done; once the key is repaired, the effect happens
  * exactly once. (Redis keeps what a script wrote before an error: the scripts check first.)
+ * Keys an epoch's store writes after its plan is committed are turned another type there, just
+ * before its first chunk is applied.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { ethers } from 'ethers';
+import type { Redis } from 'ioredis';
 import { createBatchActivities } from '../../src/activities/batches.js';
 import { createRelayerActivities } from '../../src/activities/relayer.js';
 import { createRewardActivities } from '../../src/activities/rewards.js';
@@ -17,6 +20,7 @@ import { runActivity } from '../support/activity-env.js';
 import { fileSubmission } from '../support/dequeuer.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { interrupted } from './interrupted-redis.js';
 
 const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));
 const a = A.toLowerCase();
@@ -31,18 +35,22 @@ let batches: ReturnType<typeof createBatchActivities>;
 let relayerActivities: ReturnType<typeof createRelayerActivities>;
 let rewards: ReturnType<typeof createRewardActivities>;
 
-before(async () => {
-  [redis, relayer] = await Promise.all([startRedis(), startRelayer(TOKEN)]);
-  // No chain is asked: every block hash the tests use is stored.
-  const chain = new ChainClient(['http://127.0.0.1:9']);
-  const relayerSettings = { url: relayer.url, authToken: TOKEN, timeoutMs: 5000 };
-  batches = createBatchActivities({
+// No chain is asked: every block hash the tests use is stored.
+const chain = new ChainClient(['http://127.0.0.1:9']);
+/** The batch activities (BATCH_SIZE 1) on `client`. */
+const batchesOn = (client: Redis) =>
+  createBatchActivities({
     chain,
-    redis: redis.client,
+    redis: client,
     batchSize: 1,
     window: { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 },
     range: new AdaptiveRange(2000),
   });
+
+before(async () => {
+  [redis, relayer] = await Promise.all([startRedis(), startRelayer(TOKEN)]);
+  const relayerSettings = { url: relayer.url, authToken: TOKEN, timeoutMs: 5000 };
+  batches = batchesOn(redis.client);
   relayerActivities = createRelayerActivities({ redis: redis.client, relayer: relayerSettings });
   rewards = createRewardActivities({ chain, redis: redis.client, relayer: relayerSettings, rewards: { batchSize: 2, epochInterval: 10, pastDaysBuffer: 3, concurrentUpdates: 2, dayTransitionBufferEpochs: 2 } });
 });
@@ -67,9 +75,24 @@ async function fileTwo(epochId: string): Promise<void> {
   await fileSubmission(redis!.client, { market: A, epochId, projectId: 'p2:0x1:NS', slotId: 2, header: HASHES[1]! });
 }
 
-const prepare = (epochId: string) => runActivity(batches.prepareBatches, { market: A, epochId, fromBlock: FIRST, toBlock: FIRST + 1, day: '1' });
+const prepareOn = (client: Redis, epochId: string) => runActivity(batchesOn(client).prepareBatches, { market: A, epochId, fromBlock: FIRST, toBlock: FIRST + 1, day: '1' });
+const prepare = (epochId: string) => prepareOn(redis!.client, epochId);
+/** Before the epoch's first chunk is applied (its plan written and committed), `meanwhile` runs. */
+const prepareWith = (epochId: string, meanwhile: () => Promise<void>) => prepareOn(interrupted(redis!.client, { command: 'eval', target: 'applyEpochChunk', nth: 1, then: meanwhile }), epochId);
+/** What an epoch of fileTwo leaves when nothing of it was stored: no batch, no count, no counter, no guard. */
+async function assertNothingStored(epochId: string): Promise<void> {
+  const r = redis!.client;
+  const stored = [keys.epochBatchesStored(a, epochId), keys.batchCount(a, epochId), keys.batchSubmissions(a, epochId, 1), keys.batchSubmissions(a, epochId, 2), keys.slotSubmissions(a, '1', '1'), keys.slotSubmissions(a, '1', '2')];
+  assert.equal(await r.exists(...stored), 0, 'nothing written');
+}
+/** After the repair: stored once, and a rerun stores nothing more. */
+async function assertStoredOnce(epochId: string): Promise<void> {
+  assert.deepEqual(await prepare(epochId), { batchCount: 2, submissionCount: 2, malformedCount: 0, storedNow: true });
+  assert.deepEqual(await prepare(epochId), { batchCount: 2, submissionCount: 2, malformedCount: 0, storedNow: false });
+  assert.deepEqual(await redis!.client.mget(keys.slotSubmissions(a, '1', '1'), keys.slotSubmissions(a, '1', '2'), keys.batchCount(a, epochId)), ['1', '1', '2']);
+}
 
-test('storeEpochBatches: a slot counter of another type fails the epoch with nothing written (no batch, no count, no other counter); repaired, counted once', async () => {
+test('applyEpochChunk: a slot counter of another type fails the epoch with nothing written (no batch, no count, no other counter); repaired, counted once', async () => {
   const r = redis!.client;
   await fileTwo('1');
   const counter2 = keys.slotSubmissions(a, '1', '2');
@@ -83,7 +106,7 @@ test('storeEpochBatches: a slot counter of another type fails the epoch with not
   assert.deepEqual(await r.mget(keys.slotSubmissions(a, '1', '1'), counter2), ['1', '1']);
 });
 
-test('storeEpochBatches: a slot counter that is no number fails the same way', async () => {
+test('applyEpochChunk: a slot counter that is no number fails the same way', async () => {
   const r = redis!.client;
   await fileTwo('2');
   const counter1 = keys.slotSubmissions(a, '1', '1');
@@ -95,7 +118,7 @@ test('storeEpochBatches: a slot counter that is no number fails the same way', a
   assert.deepEqual(await r.mget(counter1, keys.slotSubmissions(a, '1', '2')), ['6', '1']);
 });
 
-test("storeEpochBatches: the epoch's guard of another type fails before anything is written", async () => {
+test("prepareBatches: the epoch's guard of another type fails before anything is written", async () => {
   const r = redis!.client;
   await fileTwo('3');
   const guard = keys.epochBatchesStored(a, '3');
@@ -106,7 +129,80 @@ test("storeEpochBatches: the epoch's guard of another type fails before anything
   assert.equal((await prepare('3')).storedNow, true);
 });
 
-test('pushOncePerMember: finalizerQueue of another type (row 1): nothing pushed, no batch marked pushed; repaired, every batch pushed exactly once', async () => {
+test("prepareBatches: the epoch's plan of another type fails before anything is written, its chunks included; repaired, stored once", async () => {
+  const r = redis!.client;
+  await fileTwo('9');
+  const plan = keys.epochPlan(a, '9');
+  await r.sadd(plan, 'x');
+  await assert.rejects(prepare('9'), wrongType(plan));
+  await assertNothingStored('9');
+  assert.deepEqual(await r.keys('seqflow:EpochPlanChunk.*'), [], 'no plan written');
+  await r.del(plan);
+  await assertStoredOnce('9');
+});
+
+test('applyEpochChunk: the applied-chunks set of another type: nothing written; repaired, stored once', async () => {
+  const r = redis!.client;
+  await fileTwo('10');
+  const applied = keys.epochChunksApplied(a, '10');
+  await r.set(applied, '0');
+  await assert.rejects(prepare('10'), wrongType(applied));
+  await assertNothingStored('10');
+  await r.del(applied);
+  await assertStoredOnce('10');
+});
+
+test("applyEpochChunk: the chunk's hash of another type: nothing written; repaired, stored once", async () => {
+  const r = redis!.client;
+  await fileTwo('11');
+  let chunk = '';
+  await assert.rejects(
+    prepareWith('11', async () => {
+      [chunk] = (await r.keys(`seqflow:EpochPlanChunk.${a}.11.*`)) as [string];
+      await r.rename(chunk, 'saved-chunk');
+      await r.lpush(chunk, 'x');
+    }),
+    (err: unknown) => wrongType(chunk).test(String(err)),
+  );
+  await assertNothingStored('11');
+  await r.del(chunk);
+  await r.rename('saved-chunk', chunk);
+  await assertStoredOnce('11');
+});
+
+test("applyEpochChunk: the epoch's guard turned another type after the plan was committed: nothing written; repaired, stored once", async () => {
+  const r = redis!.client;
+  await fileTwo('12');
+  const guard = keys.epochBatchesStored(a, '12');
+  await assert.rejects(
+    prepareWith('12', async () => void (await r.hset(guard, 'f', 'v'))),
+    wrongType(guard),
+  );
+  assert.equal(await r.type(guard), 'hash', 'the guard untouched');
+  await r.del(guard);
+  await assertNothingStored('12');
+  await assertStoredOnce('12');
+});
+
+test('pushBatchesOnce: a batch of another type: nothing pushed, no batch marked pushed; repaired, every batch pushed once', async () => {
+  const r = redis!.client;
+  await fileTwo('13');
+  await prepare('13');
+  const batch2 = keys.batchSubmissions(a, '13', 2);
+  const json = (await r.get(batch2))!;
+  await r.del(batch2);
+  await r.sadd(batch2, json);
+  const input = { market: A, epochId: '13', batchCount: 2 };
+  await assert.rejects(runActivity(batches.pushBatchesToFinalizer, input), wrongType(batch2));
+  assert.equal(await r.exists(keys.finalizerQueue, keys.finalizerPushed(a, '13')), 0, 'nothing pushed or marked');
+  await r.del(batch2);
+  await r.set(batch2, json);
+  assert.deepEqual(await runActivity(batches.pushBatchesToFinalizer, input), { pushedNow: 2 });
+  assert.deepEqual(await runActivity(batches.pushBatchesToFinalizer, input), { pushedNow: 0 });
+  assert.deepEqual((await r.lrange(keys.finalizerQueue, 0, -1)).map((m) => (JSON.parse(m) as { BatchID: number }).BatchID), [2, 1]);
+});
+
+test('pushBatchesOnce: finalizerQueue of another type (row 1): nothing pushed, no batch marked pushed; repaired, every batch pushed exactly once', async () => {
   const r = redis!.client;
   await fileTwo('4');
   await prepare('4');
@@ -121,7 +217,7 @@ test('pushOncePerMember: finalizerQueue of another type (row 1): nothing pushed,
   assert.deepEqual((await r.lrange(keys.finalizerQueue, 0, -1)).map((m) => (JSON.parse(m) as { BatchID: number }).BatchID).sort(), [1, 2]);
 });
 
-test('pushOncePerMember: the pushed-batches guard of another type: nothing pushed', async () => {
+test('pushBatchesOnce: the pushed-batches guard of another type: nothing pushed', async () => {
   const r = redis!.client;
   await fileTwo('5');
   await prepare('5');

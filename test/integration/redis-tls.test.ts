@@ -181,7 +181,7 @@ test('a user lacking a command fails the activity naming the command and its key
     await assert.rejects(runActivity(activities.pushBatchesToFinalizer, { market: MARKET, epochId: '10', batchCount: 1 }), (err: Error) => {
       assert.match(
         err.message,
-        new RegExp(`^NOPERM the Redis user \\(REDIS_USERNAME\\) may not run EVAL on seqflow:FinalizerPushed\\.${m}\\.10, finalizerQueue, or a command the script runs \\(see the ACL rules in the README\\): ERR The user executing the script can't run this command or subcommand`),
+        new RegExp(`^NOPERM the Redis user \\(REDIS_USERNAME\\) may not run EVAL on seqflow:FinalizerPushed\\.${m}\\.10, finalizerQueue, BatchSubmissionsKey\\.${m}\\.10\\.1, or a command the script runs \\(see the ACL rules in the README\\): ERR The user executing the script can't run this command or subcommand`),
       );
       return true;
     });
