@@ -14,7 +14,6 @@ import { DEFAULT_UPDATE_TIMEOUT_S, updateMarket, workerPolls } from './cli/updat
 import { watchStatus } from './cli/watch.js';
 import { ConfigError, loadChainAccess, loadDataMarkets, loadProtocolStateContract, loadTemporalConfig, loadTracingConfig } from './config.js';
 import { connectClient } from './services/temporal.js';
-import { startTracing } from './tracing/setup.js';
 import { describeMarket, summarize, type MarketRow as Row } from './status.js';
 import type { batchPreparationWorkflow } from './workflows/epoch.js';
 import { Market } from './workflows/market-state.js';
@@ -242,7 +241,8 @@ async function main(argv: string[]): Promise<Row[]> {
   const temporal = loadTemporalConfig();
   // The command and each of its calls to Temporal in one trace, when an OTLP endpoint is set (README, Traces).
   const tracingConfig = loadTracingConfig();
-  const tracing = tracingConfig && startTracing(tracingConfig, (message) => console.error(`seqflow: traces: ${message}`));
+  // Loaded only when traces are on: the OpenTelemetry SDK adds to every command's start-up.
+  const tracing = tracingConfig && (await import('./tracing/setup.js')).startTracing(tracingConfig, (message) => console.error(`seqflow: traces: ${message}`));
   const client = await connectClient(temporal, tracing?.clientInterceptors);
   const run = async (): Promise<Row[]> => {
     switch (command) {
