@@ -66,8 +66,10 @@ async function run(config: WorkerConfig): Promise<void> {
         taskQueue: config.temporal.taskQueue,
         workflowBundle,
         activities: createActivities({ chain, redis, config, client: workerClient, metrics }),
-        // Bounds the load on the RPC nodes and Redis; the follower needs one slot per market.
-        maxConcurrentActivityTaskExecutions: 32,
+        // Each market's follower holds a slot through its long poll (minutes, mostly asleep): at
+        // 32, 40 markets left their epochs waiting for a slot (npm run bench -- --workers). RPC
+        // load is bounded by the shared reader, not by this.
+        maxConcurrentActivityTaskExecutions: 256,
         // Lets heartbeating activities see the cancellation and stop between two steps.
         shutdownGraceTime: '3 seconds',
         // A killed worker's sticky queue holds its workflows' next tasks this long before the server
