@@ -10,8 +10,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchBatches } from './batches.js';
+import { benchEpochs, benchIdle, benchSoak } from './epochs.js';
 import { benchFollower } from './follower.js';
 import { Report, mib } from './report.js';
+import { benchWorkers } from './workers.js';
 
 type Section = (report: Report) => Promise<void>;
 
@@ -19,6 +21,10 @@ type Section = (report: Report) => Promise<void>;
 const SECTIONS: Array<{ name: string; run: Section; long?: boolean }> = [
   { name: 'batches', run: benchBatches },
   { name: 'follower', run: benchFollower },
+  { name: 'epochs', run: benchEpochs },
+  { name: 'idle', run: benchIdle },
+  { name: 'soak', run: benchSoak, long: true },
+  { name: 'workers', run: benchWorkers, long: true },
 ];
 
 const args = process.argv.slice(2);

@@ -1,0 +1,64 @@
+/** The end-to-end bench's pure figures (bench/measures.ts). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { closingBlock, epochOfWorkflow, median, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type MinedBlock } from '../../bench/measures.js';
+import { batchPreparationWorkflowId, marketWorkflowId } from '../../src/workflows/definitions.js';
+
+test("an epoch's workflows: its batch preparation's ID and any ID under it; the market's are no epoch's", () => {
+  const market = '0x994f7341e38811C9FF471F33e4E1FDb9C42B0cAD';
+  const key = '0x994f7341e38811c9ff471f33e4e1fdb9c42b0cad/12';
+  assert.equal(epochOfWorkflow(batchPreparationWorkflowId(market, '12')), key);
+  assert.equal(epochOfWorkflow(`${batchPreparationWorkflowId(market, '12')}/submit`), key);
+  assert.equal(epochOfWorkflow(`${batchPreparationWorkflowId(market, '12')}-rewards`), null);
+  assert.equal(epochOfWorkflow(marketWorkflowId(market)), null);
+});
+
+test('spread: p50, p99 and max by the nearest rank; NaN without values', () => {
+  const values = Array.from({ length: 200 }, (_, i) => 200 - i);
+  assert.deepEqual(spread(values), { n: 200, p50: 100, p99: 198, max: 200 });
+  assert.deepEqual(spread([7]), { n: 1, p50: 7, p99: 7, max: 7 });
+  assert.ok(Number.isNaN(spread([]).p99));
+  assert.equal(median([3, 1, 2, 4]), 2);
+});
+
+test('the closing block: the first after the release whose timestamp passes the release timestamp plus the window', () => {
+  const blocks: MinedBlock[] = [
+    { number: 10, timestamp: 100, minedAtMs: 100_400 },
+    { number: 11, timestamp: 101, minedAtMs: 101_300 },
+    // Two blocks in one second, then a second without one.
+    { number: 12, timestamp: 105, minedAtMs: 105_100 },
+    { number: 13, timestamp: 105, minedAtMs: 105_900 },
+    { number: 14, timestamp: 107, minedAtMs: 107_200 },
+  ];
+  assert.equal(closingBlock(blocks, 10, 5)?.number, 14);
+  assert.equal(closingBlock(blocks, 10, 4)?.number, 12);
+  assert.equal(closingBlock(blocks, 12, 5), undefined, 'not mined yet');
+  assert.equal(closingBlock(blocks, 9, 1), undefined, 'release not seen');
+});
+
+test('RSS: steady median and max after the warm-up; growth of the last quarter against the first steady sample', () => {
+  assert.deepEqual(steadyRss([900, 100, 120, 110, 130], 1), { median: 110, max: 130, samples: 4 });
+  // After 2 warm-up samples: 100 first, last quarter of 8 = [104, 106] → median 104.
+  assert.equal(rssGrowthPercent([50, 500, 100, 101, 99, 100, 102, 100, 104, 106], 2), 4);
+  assert.ok(Number.isNaN(rssGrowthPercent([100, 100, 100], 0)));
+});
+
+test('per day: a count over seconds scaled to 86,400 s', () => {
+  assert.equal(perDay(36, 180), 17_280);
+});
+
+test('deliveries: lost, doubled, wrong counts and relayer answers, each epoch counted once per kind', () => {
+  const ok = { expectedBatches: 2, receivedBatchIds: [2, 1], batchCountKey: '2', relayerBatchSizes: [2] };
+  assert.deepEqual(
+    tallyDeliveries([
+      ok,
+      { ...ok, receivedBatchIds: [1] },
+      { ...ok, receivedBatchIds: [1, 2, 2, 2] },
+      { ...ok, receivedBatchIds: [1, 2, 3], batchCountKey: '3' },
+      { ...ok, batchCountKey: null, relayerBatchSizes: [] },
+      { ...ok, relayerBatchSizes: [2, 2] },
+      { ...ok, relayerBatchSizes: [2, 3] },
+    ]),
+    { epochs: 7, lost: 1, doubled: 2, wrongCount: 2, relayerWrong: 2, relayerRepeated: 1 },
+  );
+});
