@@ -5,12 +5,13 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
-import { protocolState, topics } from '../chain/abi.js';
+import { protocolState } from '../chain/abi.js';
 import { readCurrentDay } from '../chain/current-day.js';
 import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import type { RewardSettings } from '../config.js';
 import type { ChainCursor, FollowChainInput, FollowChainResult, MarketParams } from '../domain/types.js';
+import { ContractReader, followedTopics } from '../follower/contract-reader.js';
 import { Follower, type FollowerHeartbeat, type FollowerSettings } from '../follower/follow.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { FollowerRecord } from '../follower/record.js';
@@ -33,15 +34,20 @@ export interface ChainActivityDeps {
   metrics?: FollowerMetrics;
 }
 
+/**
+ * The chain activities of a worker. Their followers, one per market, share one ContractReader:
+ * made here, once per worker (the worker builds its activities once), so that RPC requests do
+ * not grow with the number of markets.
+ */
 export function createChainActivities(deps: ChainActivityDeps) {
   const { chain, redis } = deps;
   const dayCounter = (market: string, block?: number) => chain.viewUint(deps.protocolStateContract, protocolState, 'dayCounter', [market], block);
   const settings: FollowerSettings = {
     ...deps.follower,
     contract: deps.protocolStateContract,
-    topic0s: [topics.EpochReleased, topics.DayStartedEvent, ...(deps.followSnapshotBatches ? [topics.SnapshotBatchSubmitted] : [])],
+    topic0s: followedTopics(deps.followSnapshotBatches),
   };
-  const { range } = deps;
+  const reader = new ContractReader(chain, deps.range, { contract: settings.contract, topic0s: settings.topic0s, pollIntervalMs: settings.pollIntervalMs });
   /** Canonical hashes are kept a little deeper than any reorg may reach. */
   const recordOf = (market: string) => new FollowerRecord(redis, market, 2 * (settings.maxReorgDepth + settings.confirmations));
 
@@ -56,7 +62,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
       const ctx = Context.current();
       const alive = new KeepAlive(ctx);
       try {
-        return await new Follower(chain, recordOf(input.market), settings, input.market, range, deps.redisStatus, deps.metrics).run(input, {
+        return await new Follower(reader, recordOf(input.market), settings, input.market, deps.redisStatus, deps.metrics).run(input, {
           heartbeat: (details) => alive.beat(details),
           sleep: (ms) => ctx.sleep(ms),
           signal: ctx.cancellationSignal,
@@ -69,7 +75,8 @@ export function createChainActivities(deps: ChainActivityDeps) {
 
     /**
      * While a market is paused: heartbeats the chain head (and the unchanged cursor) every poll,
-     * so that `status` stays current, until cancelled or after `maxWaitMs`. Reads only the head.
+     * so that `status` stays current, until cancelled or after `maxWaitMs`. Reads only the head,
+     * the one the followers share.
      */
     async watchHead(input: { cursor: ChainCursor; headFloor?: number; maxWaitMs: number }): Promise<{ head: number | null }> {
       const ctx = Context.current();
@@ -80,7 +87,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
         while (Date.now() < deadline) {
           let lastError: string | null = null;
           try {
-            head = (await chain.head({ floor: Math.max(input.headFloor ?? -1, head ?? -1), signal: ctx.cancellationSignal })).number;
+            head = (await reader.head({ floor: Math.max(input.headFloor ?? -1, head ?? -1), signal: ctx.cancellationSignal })).number;
           } catch (err) {
             if (ctx.cancellationSignal.aborted) throw err;
             lastError = String(err);

@@ -179,16 +179,50 @@ export class ChainClient {
    * any head accepted before, and whose block the same node then serves (a bogus, absurdly
    * high head is a block nobody has).
    */
-  head(opts: CallOptions & { floor?: number } = {}): Promise<BlockHeader> {
+  async head(opts: CallOptions & { floor?: number } = {}): Promise<BlockHeader> {
+    return (await this.headWithLogs([], opts)).head;
+  }
+
+  /**
+   * The head as `head` reads it and, on the side, in the same JSON-RPC batch as the head's
+   * block, every log of each of `blocks` (by hash), checked as blockLogs checks them and by
+   * `verify`. `logs` holds, per block, its logs or the RejectedRpcAnswer (named by the node)
+   * that refused them. A refused side answer neither refuses the head nor is told to
+   * `onRejected`: the caller did not need it yet.
+   */
+  headWithLogs(
+    blocks: readonly BlockHeader[],
+    opts: CallOptions & { floor?: number; verify?: (block: BlockHeader, logs: RawLog[]) => void } = {},
+  ): Promise<{ head: BlockHeader; logs: Array<RawLog[] | RejectedRpcAnswer> }> {
     return this.onSomeNode(async (node) => {
       const n = quantity(await node.call('eth_blockNumber', [], opts.signal), 'eth_blockNumber');
       const floor = Math.max(this.maxHead, opts.floor ?? -1);
       if (n < floor) throw new RejectedRpcAnswer(`head ${n} is below block ${floor}, seen before`);
-      const raw = await node.call('eth_getBlockByNumber', [toHex(n), false], opts.signal);
+      const headCall = { method: 'eth_getBlockByNumber', params: [toHex(n), false] };
+      let raw: unknown;
+      let logs: Array<RawLog[] | RejectedRpcAnswer> = [];
+      if (blocks.length === 0) {
+        raw = await node.call(headCall.method, headCall.params, opts.signal);
+      } else {
+        const [first, ...side] = await node.batch([headCall, ...blocks.map(logsCall)], opts.signal);
+        raw = resultOf(first!);
+        logs = side.map((outcome, i) => {
+          try {
+            const entries = logsOfBlock(blocks[i]!, outcome);
+            opts.verify?.(blocks[i]!, entries);
+            return entries;
+          } catch (err) {
+            if (!(err instanceof RejectedRpcAnswer)) throw err;
+            err.message = `${node.label}: ${err.message}`;
+            this.observer?.rpcRejected(node.label);
+            return err;
+          }
+        });
+      }
       if (raw === null) throw new RejectedRpcAnswer(`head ${n} is a block the node does not serve`);
       const header = parseBlockHeader(raw, n);
       this.maxHead = Math.max(this.maxHead, n);
-      return header;
+      return { head: header, logs };
     }, opts);
   }
 
@@ -247,20 +281,8 @@ export class ChainClient {
    */
   blockLogs(blocks: ReadonlyArray<Pick<BlockHeader, 'number' | 'hash'>>, opts: CallOptions & { verify?: (logs: RawLog[][]) => void } = {}): Promise<RawLog[][]> {
     return this.onSomeNode(async (node) => {
-      const outcomes = await node.batch(blocks.map((b) => ({ method: 'eth_getLogs', params: [{ blockHash: b.hash }] })), opts.signal);
-      const logs = outcomes.map((o, i) => {
-        const block = blocks[i]!;
-        // The header came from the chain a moment ago: a node that now denies the block is behind or reorging.
-        if (!o.ok) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}): ${o.error.message}`);
-        if (!Array.isArray(o.result)) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} answered ${JSON.stringify(o.result).slice(0, 200)}`);
-        const entries = o.result.map(parseLog);
-        for (const l of entries) {
-          if (l.blockHash !== block.hash || l.blockNumber !== block.number) {
-            throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}) answered a log of block ${l.blockNumber} (${l.blockHash})`);
-          }
-        }
-        return entries;
-      });
+      const outcomes = await node.batch(blocks.map(logsCall), opts.signal);
+      const logs = outcomes.map((o, i) => logsOfBlock(blocks[i]!, o));
       opts.verify?.(logs);
       return logs;
     }, opts);
@@ -268,12 +290,79 @@ export class ChainClient {
 
   /** eth_call of a view returning one uint256, as a canonical decimal string; at `block` if given. */
   viewUint(contract: string, iface: Interface, fn: string, args: readonly unknown[], block?: number, opts: CallOptions = {}): Promise<string> {
-    return this.onSomeNode(async (node) => {
-      const data = iface.encodeFunctionData(fn, args);
-      const answer = await node.call('eth_call', [{ to: contract, data }, block === undefined ? 'latest' : toHex(block)], opts.signal);
-      if (typeof answer !== 'string' || answer === '0x') throw new RejectedRpcAnswer(`${fn}: empty answer from ${contract} (no contract there?)`);
-      const [value] = iface.decodeFunctionResult(fn, answer);
-      return (value as bigint).toString();
-    }, opts);
+    const call: ViewCall = { contract, iface, fn, args, block };
+    return this.onSomeNode(async (node) => uintOf(call, await node.call('eth_call', ethCallParams(call), opts.signal)), opts);
   }
+
+  /**
+   * Several such eth_calls in one JSON-RPC batch. A call that a node fails or answers wrongly
+   * is asked of the next node (in the next batch), the others are done; the preferred node is
+   * asked first. Outcomes in call order: the decimal string, or the error of the first node
+   * that failed the call.
+   */
+  async viewUints(calls: readonly ViewCall[], opts: CallOptions = {}): Promise<Array<{ ok: true; value: string } | { ok: false; error: unknown }>> {
+    const outcomes = new Array<{ ok: true; value: string } | { ok: false; error: unknown }>(calls.length);
+    const firstError = new Array<unknown>(calls.length);
+    let pending = calls.map((_, i) => i);
+    for (let k = 0; k < this.nodes.length && pending.length > 0; k++) {
+      const node = this.nodes[(this.preferred + k) % this.nodes.length]!;
+      let answers: RpcOutcome[];
+      try {
+        answers = await node.batch(pending.map((i) => ({ method: 'eth_call', params: ethCallParams(calls[i]!) })), opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        for (const i of pending) firstError[i] ??= err;
+        continue;
+      }
+      pending = pending.filter((i, j) => {
+        try {
+          outcomes[i] = { ok: true, value: uintOf(calls[i]!, resultOf(answers[j]!)) };
+          return false;
+        } catch (err) {
+          if (err instanceof RejectedRpcAnswer) {
+            err.message = `${node.label}: ${err.message}`;
+            this.observer?.rpcRejected(node.label);
+            opts.onRejected?.(err);
+          }
+          firstError[i] ??= err;
+          return true;
+        }
+      });
+    }
+    for (const i of pending) outcomes[i] = { ok: false, error: firstError[i] };
+    return outcomes;
+  }
+}
+
+const logsCall = (block: Pick<BlockHeader, 'hash'>) => ({ method: 'eth_getLogs', params: [{ blockHash: block.hash }] });
+
+/** The logs of `block` in a node's answer to eth_getLogs by its hash: each must carry the block's number and hash. */
+function logsOfBlock(block: Pick<BlockHeader, 'number' | 'hash'>, o: RpcOutcome): RawLog[] {
+  // The header came from the chain a moment ago: a node that now denies the block is behind or reorging.
+  if (!o.ok) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}): ${o.error.message}`);
+  if (!Array.isArray(o.result)) throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} answered ${JSON.stringify(o.result).slice(0, 200)}`);
+  const entries = o.result.map(parseLog);
+  for (const l of entries) {
+    if (l.blockHash !== block.hash || l.blockNumber !== block.number) {
+      throw new RejectedRpcAnswer(`eth_getLogs of block ${block.number} (${block.hash}) answered a log of block ${l.blockNumber} (${l.blockHash})`);
+    }
+  }
+  return entries;
+}
+
+/** An eth_call of a view returning one uint256, at `block` (latest when undefined). */
+export interface ViewCall {
+  contract: string;
+  iface: Interface;
+  fn: string;
+  args: readonly unknown[];
+  block?: number;
+}
+
+const ethCallParams = (c: ViewCall) => [{ to: c.contract, data: c.iface.encodeFunctionData(c.fn, c.args) }, c.block === undefined ? 'latest' : toHex(c.block)];
+
+function uintOf(c: ViewCall, answer: unknown): string {
+  if (typeof answer !== 'string' || answer === '0x') throw new RejectedRpcAnswer(`${c.fn}: empty answer from ${c.contract} (no contract there?)`);
+  const [value] = c.iface.decodeFunctionResult(c.fn, answer);
+  return (value as bigint).toString();
 }

@@ -8,6 +8,9 @@
  * Failures do not end the call: a refused answer or an unreachable node is retried here with
  * backoff, and shows as a condition the market reports (`follower-stalled`,
  * `rpc-answers-rejected`, `redis-unavailable`) instead of hiding in an activity's retry count.
+ *
+ * The chain is read through the worker's ContractReader, which every market's follower shares;
+ * what is the market's own (cursor, record, reorgs, conditions) stays here.
  */
 import { log } from '@temporalio/activity';
 import { protocolState } from '../chain/abi.js';
@@ -15,7 +18,7 @@ import { BrokenHashChain, type BlockHeader, type CallOptions, type ChainClient }
 import type { ChainCursor, FollowChainInput, FollowChainResult, FollowerConditions, MarketEvent } from '../domain/types.js';
 import type { FollowerMetrics } from '../metrics/metrics.js';
 import type { RedisStatus } from '../services/redis.js';
-import type { AdaptiveRange } from './range.js';
+import type { ContractReader } from './contract-reader.js';
 import type { FollowerRecord } from './record.js';
 import { ChainScanner, ForkBelowReorgDepth } from './scanner.js';
 
@@ -56,8 +59,6 @@ export interface FollowerIo {
 
 /** A refused answer shows as `rpc-answers-rejected` for a minute (the README's "in the last minute"). */
 export const REJECTION_WINDOW_MS = 60_000;
-/** How often dayCounter is compared with the market's day. */
-const DAY_CHECK_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 
 function isResumable(value: unknown): value is FollowerHeartbeat {
@@ -68,27 +69,26 @@ function isResumable(value: unknown): value is FollowerHeartbeat {
 const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 export class Follower {
-  private readonly dayCounterAt: (block: number) => Promise<string>;
+  private readonly chain: ChainClient;
 
   constructor(
-    private readonly chain: ChainClient,
+    /** The worker's reader of the contract, shared by every market (and call) of the worker. */
+    private readonly reader: ContractReader,
     private readonly record: FollowerRecord,
     private readonly settings: FollowerSettings,
     private readonly market: string,
-    /** The eth_getLogs span, learnt from the provider and shared by every call (and market) of the worker. */
-    private readonly range: AdaptiveRange,
     /** The worker's Redis connection: while it is down the follower waits and says so. */
     private readonly redis: RedisStatus,
     private readonly metrics?: FollowerMetrics,
   ) {
-    this.dayCounterAt = (block) => chain.viewUint(settings.contract, protocolState, 'dayCounter', [market], block);
+    this.chain = reader.chain;
   }
 
   async run(input: FollowChainInput, io: FollowerIo): Promise<FollowChainResult> {
     const s = this.settings;
     const resumed = isResumable(io.resumed) ? io.resumed : undefined;
-    const range = this.range;
-    const scanner = new ChainScanner(this.chain, this.record, { contract: s.contract.toLowerCase(), market: this.market, topic0s: s.topic0s.map((t) => t.toLowerCase()), confirmations: s.confirmations, maxReorgDepth: s.maxReorgDepth }, range);
+    const range = this.reader.range;
+    const scanner = new ChainScanner(this.reader, this.record, { contract: s.contract.toLowerCase(), market: this.market, topic0s: s.topic0s.map((t) => t.toLowerCase()), confirmations: s.confirmations, maxReorgDepth: s.maxReorgDepth });
     const started = Date.now();
     const deadline = started + input.maxWaitMs;
 
@@ -107,7 +107,6 @@ export class Follower {
     let rejectingCount = input.shown?.rejecting?.count ?? 0;
     let lastRejectionMs = input.shown?.rejecting?.lastAtMs ?? 0;
     let lastRejection = input.shown?.rejecting?.lastReason ?? '';
-    let dayCheckedAt = 0;
     let marker = input.redisMarker;
     let markerSeenAtMs: number | undefined;
 
@@ -181,20 +180,19 @@ export class Follower {
           await this.record.forgetAbove(cursor.nextBlock - 1, cursor.forget.upTo);
           cursor = { ...cursor, forget: null };
         }
-        head = await this.chain.head({ ...opts, floor: headFloor });
+        head = await this.reader.head({ ...opts, floor: headFloor });
         headFloor = head.number;
         const safeHead = head.number - s.confirmations;
 
         const rescan = cursor.rescan;
         if (rescan && Date.now() >= rescan.dueAtMs) {
-          const to = Math.min(rescan.toBlock, rescan.nextBlock + range.size - 1);
           // A second opinion: from another node than the one that answered first, where there is one.
-          const found = await scanner.rangeEvents(rescan.nextBlock, to, { ...opts, otherNodeFirst: true });
+          const found = await scanner.rangeEvents(rescan.nextBlock, rescan.toBlock, { ...opts, secondOpinion: true });
           const fresh = await this.record.unreported(found.ids);
           const recovered = await Promise.all(found.events.filter((_, i) => fresh.has(found.ids[i]!)).map((e) => this.recover(e)));
-          cursor = { ...cursor, rescan: to >= rescan.toBlock ? null : { ...rescan, nextBlock: to + 1 } };
+          cursor = { ...cursor, rescan: found.to >= rescan.toBlock ? null : { ...rescan, nextBlock: found.to + 1 } };
           if (recovered.length > 0) {
-            log.warn('the re-scan found events a first eth_getLogs answer had missed', { market: this.market, from: rescan.nextBlock, to, events: recovered.length });
+            log.warn('the re-scan found events a first eth_getLogs answer had missed', { market: this.market, from: rescan.nextBlock, to: found.to, events: recovered.length });
             return result({ events: recovered, recoveredEvents: recovered.length });
           }
         }
@@ -225,11 +223,8 @@ export class Follower {
             lastError = null;
             return result({ events: step.events });
           }
-          const day = await this.dayCheck(input.day, cursor.nextBlock - 1, dayCheckedAt);
-          if (day !== undefined) {
-            dayCheckedAt = Date.now();
-            if (day !== null && day !== input.day) return result({ dayCounter: { day, blockNumber: cursor.nextBlock - 1 } });
-          }
+          const day = await this.dayCheck(input.day, cursor.nextBlock - 1, io.signal);
+          if (day != null && day !== input.day) return result({ dayCounter: { day, blockNumber: cursor.nextBlock - 1 } });
         } else {
           idle = true;
           lastProgressMs = Date.now(); // caught up is not stalled
@@ -253,7 +248,8 @@ export class Follower {
       if (changed(now)) return result({ conditions: now });
       if (Date.now() >= deadline) return result();
       if (errorStreak > 0) await io.sleep(Math.min(MAX_BACKOFF_MS, s.pollIntervalMs * 2 ** Math.min(errorStreak - 1, 10)));
-      else if (idle) await io.sleep(Math.min(s.pollIntervalMs, Math.max(0, deadline - Date.now())));
+      // Until the shared head is read again: every market waiting for blocks wakes to the same read.
+      else if (idle) await io.sleep(Math.min(this.reader.msUntilNextHead(), Math.max(0, deadline - Date.now())));
     }
   }
 
@@ -271,12 +267,14 @@ export class Follower {
   }
 
   /**
-   * dayCounter at `block`, at most every DAY_CHECK_MS (undefined: not checked now); null when the
-   * node lacks that block's state (not an archive node, a catch-up far behind): checked later.
+   * dayCounter at `block`, once per DAY_CHECK_MS (undefined: not checked now), batched with the
+   * other markets' checks; null when the node lacks that block's state (not an archive node, a
+   * catch-up far behind): checked later.
    */
-  private async dayCheck(day: string | undefined, block: number, checkedAt: number): Promise<string | null | undefined> {
-    if (day === undefined || block < 0 || Date.now() - checkedAt < DAY_CHECK_MS) return undefined;
-    return this.dayCounterAt(block).catch((err: unknown) => {
+  private async dayCheck(day: string | undefined, block: number, signal: AbortSignal): Promise<string | null | undefined> {
+    if (day === undefined || block < 0 || !this.reader.dayCheckDue(this.market)) return undefined;
+    return this.reader.dayCounter(this.market, block, signal).catch((err: unknown) => {
+      if (signal.aborted) throw err;
       log.debug('dayCounter not available at the cursor; checked later', { market: this.market, block, error: describe(err) });
       return null;
     });
@@ -285,7 +283,7 @@ export class Follower {
   /** A release found by the re-scan carries the day at its block, if the node still has that state. */
   private async recover(event: MarketEvent): Promise<MarketEvent> {
     if (event.kind !== 'EpochReleased') return event;
-    const day = await this.dayCounterAt(event.blockNumber).catch(() => null);
+    const day = await this.chain.viewUint(this.settings.contract, protocolState, 'dayCounter', [this.market], event.blockNumber).catch(() => null);
     return { ...event, recovered: { day } };
   }
 }

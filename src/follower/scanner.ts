@@ -7,6 +7,8 @@
  *   block before, and each block's logsBloom says whether it may hold a followed event; only
  *   then are its logs fetched (by block hash), and their bloom must be the block's bloom, so an
  *   empty or short answer is refused. A parent mismatch walks back to the fork point.
+ * The reads go through the worker's ContractReader, shared with the other markets; the market's
+ * own logs are picked out of its answers here.
  */
 import { log } from '@temporalio/activity';
 import { zeroPadValue } from 'ethers';
@@ -14,7 +16,8 @@ import { protocolState } from '../chain/abi.js';
 import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient, type RawLog, type TopicFilter } from '../chain/rpc.js';
 import { eventId } from '../domain/events.js';
 import type { ChainCursor, FinalityViolation, MarketEvent } from '../domain/types.js';
-import { bloomMayMatch, bloomOfLogs, parseBloom } from './bloom.js';
+import { bloomMayMatch, parseBloom } from './bloom.js';
+import type { ContractReader } from './contract-reader.js';
 import { assertLinked, findForkPoint } from './fork.js';
 import { rangeRefusalOf, type AdaptiveRange } from './range.js';
 import type { FollowerRecord } from './record.js';
@@ -72,13 +75,14 @@ export async function logsInSpans(chain: ChainClient, range: AdaptiveRange, filt
 
 export class ChainScanner {
   private readonly marketTopic: string;
+  private readonly chain: ChainClient;
 
   constructor(
-    private readonly chain: ChainClient,
+    private readonly reader: ContractReader,
     private readonly record: FollowerRecord,
     private readonly config: ScannerConfig,
-    readonly range: AdaptiveRange,
   ) {
+    this.chain = reader.chain;
     this.marketTopic = zeroPadValue(config.market.toLowerCase(), 32).toLowerCase();
   }
 
@@ -119,64 +123,45 @@ export class ChainScanner {
   /** Advances the cursor by one step towards `head` (a sane head), or reports a reorg or a finality violation. */
   async step(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
     const nearFloor = head.number - this.config.maxReorgDepth + 1;
-    if (cursor.nextBlock < nearFloor) return this.wideStep(cursor, nearFloor, opts);
+    if (cursor.nextBlock < nearFloor) return this.wideStep(cursor, head, nearFloor, opts);
     return this.nearStep(cursor, head, opts);
   }
 
   /**
-   * Followed events of blocks `from..to` from eth_getLogs ranges that adapt to the provider,
-   * with the headers of the blocks that hold them (each log's hash must be its block's).
+   * The market's events of final blocks `from..to`, `to` at most `maxTo` and one eth_getLogs
+   * span past `from` (see ContractReader.finalLogs), in chain order, with their ids.
    */
-  async rangeEvents(from: number, to: number, opts: CallOptions): Promise<{ events: MarketEvent[]; ids: string[]; skippedLogs: number }> {
-    const entries = await logsInSpans(this.chain, this.range, { address: this.config.contract, topics: [this.config.topic0s, this.marketTopic] }, from, to, opts);
-    const blocks = [...new Set(entries.map((e) => e.blockNumber))].sort((a, b) => a - b);
-    const headers = blocks.length === 0 ? [] : await this.chain.headers(blocks, {
-      ...opts,
-      verify: (hs) => {
-        const byNumber = new Map(hs.map((h) => [h.number, h.hash]));
-        const stray = entries.find((e) => byNumber.get(e.blockNumber) !== e.blockHash);
-        if (stray) throw new RejectedRpcAnswer(`eth_getLogs gave a log of block ${stray.blockNumber} with hash ${stray.blockHash}, but block ${stray.blockNumber} is ${byNumber.get(stray.blockNumber)}`);
-      },
-    });
-    const byNumber = new Map(headers.map((h) => [h.number, h]));
-    return { ...this.decodeAll(entries, (n) => byNumber.get(n)!), ids: entries.map(eventId) };
+  async rangeEvents(from: number, maxTo: number, opts: CallOptions & { secondOpinion?: boolean }): Promise<{ to: number; events: MarketEvent[]; ids: string[]; skippedLogs: number }> {
+    const answer = await this.reader.finalLogs(this.config.market, from, maxTo, opts);
+    const entries = answer.logs.filter((e) => this.followed(e));
+    return { to: answer.to, ...this.decodeAll(entries, (n) => answer.headers.get(n)!), ids: entries.map(eventId) };
   }
 
-  private async wideStep(cursor: ChainCursor, nearFloor: number, opts: CallOptions): Promise<ScanStep> {
+  private async wideStep(cursor: ChainCursor, head: BlockHeader, nearFloor: number, opts: CallOptions): Promise<ScanStep> {
     const from = cursor.nextBlock;
     if (cursor.parentHash !== null && from > 0) {
       // The cursor's block was checked one by one before (the market paused, or fell behind): it must still be canonical.
-      const [before] = await this.chain.headers([from - 1], opts);
+      const [before] = await this.reader.headersUnder(head, from - 1, from - 1, opts);
       if (before!.hash !== cursor.parentHash) return this.walkBack(cursor, opts);
     }
-    const to = Math.min(from + this.range.size - 1, nearFloor - 1);
-    const { events, skippedLogs } = await this.rangeEvents(from, to, opts);
+    const { to, events, skippedLogs } = await this.rangeEvents(from, nearFloor - 1, opts);
     return { kind: 'advanced', cursor: { nextBlock: to + 1, parentHash: null, rescan: cursor.rescan ?? null }, events, skippedLogs, wideRange: { from, to } };
   }
 
   private async nearStep(cursor: ChainCursor, head: BlockHeader, opts: CallOptions): Promise<ScanStep> {
     const from = cursor.nextBlock;
     const to = Math.min(head.number - this.config.confirmations, from + NEAR_BATCH - 1);
+    this.reader.nearHead(this.marketTopic);
     // Without a recorded parent, the block before is fetched too: it anchors the checks.
     const withAnchor = cursor.parentHash === null && from > 0;
-    const numbers = Array.from({ length: to - from + 1 + (withAnchor ? 1 : 0) }, (_, i) => from - (withAnchor ? 1 : 0) + i);
-    const fetched = await this.chain.headers(numbers, { ...opts, verify: (hs) => assertLinked(hs) });
+    const fetched = await this.reader.headersUnder(head, withAnchor ? from - 1 : from, to, opts);
     const anchor = withAnchor ? fetched[0]! : cursor.parentHash === null ? null : { number: from - 1, hash: cursor.parentHash };
     const headers = withAnchor ? fetched.slice(1) : fetched;
     if (anchor !== null && headers[0]!.parentHash !== anchor.hash) return this.walkBack(cursor, opts);
 
     const address = this.config.contract;
     const candidates = headers.filter((h) => bloomMayMatch(parseBloom(h.logsBloom), address, [this.config.topic0s, [this.marketTopic]]));
-    const logs = candidates.length === 0 ? [] : await this.chain.blockLogs(candidates, {
-      ...opts,
-      verify: (answers) =>
-        answers.forEach((entries, i) => {
-          const block = candidates[i]!;
-          if (bloomOfLogs(entries) !== block.logsBloom) {
-            throw new RejectedRpcAnswer(`the ${entries.length} logs answered for block ${block.number} do not make up its logsBloom: logs are missing`);
-          }
-        }),
-    });
+    const logs = candidates.length === 0 ? [] : await this.reader.blockLogs(candidates, opts);
     const byNumber = new Map(headers.map((h) => [h.number, h]));
     const { events, skippedLogs } = this.decodeAll(logs.flat().filter((e) => this.followed(e)), (n) => byNumber.get(n)!);
     // The anchor too: a reorg walking back needs the recorded block below the first one checked.

@@ -107,9 +107,9 @@ test('rows 1, 2 and 9 in a catch-up: a range answered [] far from the head is re
   // Paused, the market still watches the head: status stays current.
   const pausedAt = await describeMarket(client, B);
   assert.equal(pausedAt.state, 'paused');
-  await waitFor('the head to move in status while paused', async () => {
+  const paused = await waitFor('the head to move in status while paused', async () => {
     const s = await describeMarket(client, B);
-    return (s.head as number) >= (pausedAt.head as number) + 3 && (s.follower as { activity: string } | undefined)?.activity === 'watchHead';
+    return (s.head as number) >= (pausedAt.head as number) + 3 && (s.follower as { activity: string } | undefined)?.activity === 'watchHead' && s;
   }, 20_000);
   const rel = await stack.chain.releaseEpoch(B);
   // hardhat_mine: one second per block; the window is the release block and those up to 6 s later.
@@ -120,7 +120,9 @@ test('rows 1, 2 and 9 in a catch-up: a range answered [] far from the head is re
   await fileSubmission(stack.redis.client, { market: B, epochId: rel.epochId, projectId: 'late:0x1:NS', slotId: 3, header: past });
   await fileSubmission(stack.redis.client, { market: B, epochId: rel.epochId, projectId: 'later:0x1:NS', slotId: 4, header: await stack.chain.blockHash(rel.blockNumber + 250) });
   let emptied = 0;
-  const wide = (p: unknown[]) => (p[0] as { fromBlock?: string }).fromBlock !== undefined;
+  // A wide read from B's cursor or below: the worker's markets share their reads, and one from above
+  // B's cursor (market A's, say) serves B no answer.
+  const wide = (p: unknown[]) => (p[0] as { fromBlock?: string }).fromBlock !== undefined && Number((p[0] as { fromBlock: string }).fromBlock) <= (paused.nextBlock as number);
   const fault = stack.rpc.inject({ method: 'eth_getLogs', when: wide, result: (logs) => (holdsRelease(B, rel.epochId)(logs) && emptied < 1 ? (emptied++, []) : logs) });
   await client.workflow.getHandle(marketWorkflowId(B)).executeUpdate(resumeUpdate);
 
@@ -207,11 +209,11 @@ test('row 5: the provider refuses eth_getLogs spans over 100 blocks: the span ad
   refused.remove();
   slow.remove();
   assert.ok(seen.length >= 4, `status showed progress during the catch-up: ${seen.join(', ')}`);
-  // Every market follows the same chain: all of them read the 20k blocks (and re-scan them) with
-  // the one span the worker learnt, probing the limit again every REGROW_AFTER answers, several at once.
+  // Every market follows the same chain: their shared reader reads the 20k blocks (and re-scans
+  // them) with the one span the worker learnt, probing the limit again every REGROW_AFTER answers.
   const answered = stack.rpc.calls.slice(since).filter((c) => c.method === 'eth_getLogs' && span(c.params) > 0 && span(c.params) <= 100).length;
   assert.ok(refused.hits() >= 1 && refused.hits() <= 0.1 * answered, `${refused.hits()} spans refused for ${answered} answered`);
-  assert.ok(answered >= 2 * (20_000 / 100), 'the backlog read in spans the provider accepts');
+  assert.ok(answered >= 20_000 / 100, `the backlog read in spans the provider accepts: ${answered}`);
   assert.equal((await epochOutcome(client, E, rel.epochId)).epochId, String(rel.epochId));
 });
 
