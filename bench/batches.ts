@@ -15,8 +15,8 @@ import { ChainClient } from '../src/chain/rpc.js';
 import * as keys from '../src/domain/keys.js';
 import { AdaptiveRange } from '../src/follower/range.js';
 import { runActivity } from '../test/support/activity-env.js';
-import { deployTestContracts, startHardhatNode } from '../test/support/chain.js';
-import { startRedis } from '../test/support/redis.js';
+import { deployTestContracts, startHardhatNode } from '../devstack/chain.js';
+import { startRedis } from '../devstack/redis.js';
 import { quantile, redisCommands, type Report } from './report.js';
 
 const HEADERS = 20;

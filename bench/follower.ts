@@ -22,8 +22,8 @@ import type { ChainCursor, FollowChainResult } from '../src/domain/types.js';
 import { AdaptiveRange } from '../src/follower/range.js';
 import { RedisConnection } from '../src/services/redis.js';
 import { startActivity } from '../test/support/activity-env.js';
-import { deployTestContracts, startHardhatNode, type TestChain } from '../test/support/chain.js';
-import { startRedis } from '../test/support/redis.js';
+import { deployTestContracts, startHardhatNode, type TestChain } from '../devstack/chain.js';
+import { startRedis } from '../devstack/redis.js';
 import { quantile, type Report } from './report.js';
 
 const MARKETS = 10;

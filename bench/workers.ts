@@ -13,7 +13,7 @@
  * 0 for none), BENCH_WORKERS_RAMP_SECONDS, BENCH_WORKERS_PERIOD_S, BENCH_WORKERS_SUBMISSIONS.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkerProcess } from '../test/support/stack.js';
+import type { WorkerProcess } from '../devstack/stack.js';
 import { envNumber, sampleRss, startE2e, type E2e, type Release } from './e2e.js';
 import { describeTally, spread, steadyRss, tallyDeliveries, type DeliveryTally } from './measures.js';
 import { mib, type Report } from './report.js';

@@ -4,9 +4,9 @@
  * test contract, a relayer stand-in and the seqflow worker. Demo traffic: every few seconds
  * each market releases an epoch and a few snapshotters file submissions as the dequeuer does.
  */
-import { seqflowJson } from '../test/support/cli.js';
-import { fileSubmission } from '../test/support/dequeuer.js';
-import { startStack } from '../test/support/stack.js';
+import { seqflowJson } from '../devstack/cli.js';
+import { fileSubmission } from '../devstack/dequeuer.js';
+import { startStack } from '../devstack/stack.js';
 
 const EPOCH_EVERY_MS = 15_000;
 const uiPort = Number(process.env.SEQFLOW_UI_PORT) || 8233;

@@ -13,9 +13,9 @@ import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PreparedBatches } from '../../src/domain/types.js';
-import { startHardhatNode, type HardhatNode } from '../support/chain.js';
-import { fileRawKey, fileSubmission, submissionKey } from '../support/dequeuer.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { startHardhatNode, type HardhatNode } from '../../devstack/chain.js';
+import { fileRawKey, fileSubmission, submissionKey } from '../../devstack/dequeuer.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
 
 const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));

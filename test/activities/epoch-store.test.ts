@@ -14,8 +14,8 @@ import { ChainClient } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import { failure, runActivity } from '../support/activity-env.js';
-import { fileSubmission, submissionKey } from '../support/dequeuer.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { fileSubmission, submissionKey } from '../../devstack/dequeuer.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
 import { interrupted, WorkerKilled, type Interruption } from './interrupted-redis.js';
 
 const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));

@@ -14,10 +14,10 @@ import * as keys from '../../src/domain/keys.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
 import { startActivity } from '../support/activity-env.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
-import { fileRawKey, fileSubmission } from '../support/dequeuer.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRpcProxy, type RpcProxy } from '../support/rpc-proxy.js';
+import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import { fileRawKey, fileSubmission } from '../../devstack/dequeuer.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
 
 const CONFIRMATIONS = 2;
 const CLOSE_WAIT_MS = 1500;

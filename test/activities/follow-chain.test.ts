@@ -22,10 +22,10 @@ import type { FollowerHeartbeat } from '../../src/follower/follow.js';
 import { AdaptiveRange, REGROW_AFTER } from '../../src/follower/range.js';
 import { RedisConnection } from '../../src/services/redis.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
-import { waitFor } from '../support/process.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRpcProxy, type RpcProxy } from '../support/rpc-proxy.js';
+import { waitFor } from '../../devstack/process.js';
+import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
 
 const CONFIRMATIONS = 2;
 const MAX_REORG_DEPTH = 64;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createRewardActivities } from '../../src/activities/rewards.js';
 import { ChainClient } from '../../src/chain/rpc.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
 
 const M = '0xAbCdEf0123456789aBcDeF0123456789AbCdEf01';

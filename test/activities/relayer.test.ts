@@ -10,9 +10,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ethers } from 'ethers';
 import { createRelayerActivities, RELAYER_REJECTED } from '../../src/activities/relayer.js';
 import * as keys from '../../src/domain/keys.js';
-import { freePort } from '../support/process.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { freePort } from '../../devstack/process.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 import { runActivity, startActivity, failure } from '../support/activity-env.js';
 
 const TOKEN = 'relayer-token-\u00e9"quoted"';

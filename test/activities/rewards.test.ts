@@ -11,9 +11,9 @@ import { RELAYER_REJECTED } from '../../src/activities/relayer.js';
 import { createRewardActivities } from '../../src/activities/rewards.js';
 import { ChainClient } from '../../src/chain/rpc.js';
 import type { PreparedRewardUpdate } from '../../src/domain/types.js';
-import { compileTestContracts, deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { compileTestContracts, deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 import { runActivity, failure } from '../support/activity-env.js';
 
 const TOKEN = 'tok';

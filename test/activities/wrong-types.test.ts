@@ -17,9 +17,9 @@ import { ChainClient } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import { runActivity } from '../support/activity-env.js';
-import { fileSubmission } from '../support/dequeuer.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 import { interrupted } from './interrupted-redis.js';
 
 const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));

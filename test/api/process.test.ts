@@ -7,10 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seqflow } from '../support/cli.js';
-import { freePort, spawnService } from '../support/process.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { PROJECT_ROOT } from '../support/temporal.js';
+import { seqflow } from '../../devstack/cli.js';
+import { freePort, spawnService } from '../../devstack/process.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { PROJECT_ROOT } from '../../devstack/temporal.js';
 
 const MARKET = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
 

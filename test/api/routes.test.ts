@@ -12,9 +12,9 @@ import { pino } from 'pino';
 import { protocolStateReader } from '../../src/api/main.js';
 import { buildApiServer } from '../../src/api/server.js';
 import { ChainClient } from '../../src/chain/rpc.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../support/chain.js';
-import { freePort } from '../support/process.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import { freePort } from '../../devstack/process.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
 
 const TOKEN = 'read-token-for-tests';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

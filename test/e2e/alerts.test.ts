@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { marketAlertsWorkflowId, marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
+import { seqflowJson } from '../../devstack/cli.js';
 import { checkHistories } from '../support/histories.js';
 import { marketStatus, preparationResult } from '../support/epochs.js';
-import { waitFor } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../../devstack/process.js';
+import { startStack, type Stack } from '../../devstack/stack.js';
 import { startWebhook, type WebhookStandIn } from '../support/webhook.js';
 
 let stack: Stack;

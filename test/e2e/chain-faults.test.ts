@@ -13,12 +13,12 @@ import { toBeHex } from 'ethers';
 import { topics } from '../../src/chain/abi.js';
 import { describeMarket } from '../../src/status.js';
 import { marketWorkflowId, pauseUpdate, resumeUpdate, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflow, seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflow, seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus, windowChecked } from '../support/epochs.js';
 import { checkHistories, historyPayloads } from '../support/histories.js';
-import { waitFor } from '../support/process.js';
-import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../../devstack/process.js';
+import { RELAYER_TOKEN, startStack, type Stack } from '../../devstack/stack.js';
 
 const WINDOW = 6;
 const RESCAN_DELAY_SECONDS = 2;

@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { seqflow, seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflow, seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, marketStatus } from '../support/epochs.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { PROJECT_ROOT, TEMPORAL_CLI } from '../support/temporal.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { startStack, type Stack } from '../../devstack/stack.js';
+import { PROJECT_ROOT, TEMPORAL_CLI } from '../../devstack/temporal.js';
 import type { periodicRewardsWorkflow } from '../../src/workflows/rewards.js';
 
 const run = promisify(execFile);

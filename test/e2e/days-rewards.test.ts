@@ -9,12 +9,12 @@ import type { Client } from '@temporalio/client';
 import { ethers } from 'ethers';
 import type { PreparedRewardUpdate } from '../../src/domain/types.js';
 import { marketWorkflowId, refreshParamsSignal, stopUpdate } from '../../src/workflows/definitions.js';
-import { compileTestContracts } from '../support/chain.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { compileTestContracts } from '../../devstack/chain.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, marketStatus } from '../support/epochs.js';
 import { checkHistories } from '../support/histories.js';
-import { waitFor } from '../support/process.js';
-import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../../devstack/process.js';
+import { RELAYER_TOKEN, startStack, type Stack } from '../../devstack/stack.js';
 
 const EPOCHS_IN_A_DAY = 4;
 /** DAY_SIZE is seconds × 10⁴: a 6 s day, 1.5 s per epoch. */

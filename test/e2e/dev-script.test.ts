@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, waitFor } from '../support/process.js';
-import { PROJECT_ROOT } from '../support/temporal.js';
+import { freePort, waitFor } from '../../devstack/process.js';
+import { PROJECT_ROOT } from '../../devstack/temporal.js';
 
 const run = promisify(execFile);
 

@@ -11,11 +11,11 @@ import * as keys from '../../src/domain/keys.js';
 import { describeMarket } from '../../src/status.js';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
 import type { marketWorkflow } from '../../src/workflows/market.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus, windowChecked } from '../support/epochs.js';
 import { checkHistories } from '../support/histories.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { startStack, type Stack } from '../../devstack/stack.js';
 
 let stack: Stack;
 let worker: ServiceProcess;

@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { batchPreparationWorkflowId, marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { finalizerMessages, marketStatus } from '../support/epochs.js';
 import { checkHistories, closesSeenBeforeStarts, runningPreparations } from '../support/histories.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { RELAYER_TOKEN, startStack, type Stack } from '../../devstack/stack.js';
 
 const EPOCHS = 50;
 const MIN_KILLS = 10;

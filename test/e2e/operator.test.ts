@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome } from '../support/epochs.js';
-import { waitFor } from '../support/process.js';
+import { waitFor } from '../../devstack/process.js';
 import { scrape, sumOf, valueOf } from '../support/prometheus.js';
-import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
+import { startStack, type Stack, type WorkerProcess } from '../../devstack/stack.js';
 
 const READY_MAX_LAG = 10;
 let stack: Stack;

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { fileRawKey, fileSubmission, submissionKey } from '../support/dequeuer.js';
+import { fileRawKey, fileSubmission, submissionKey } from '../../devstack/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus, windowChecked } from '../support/epochs.js';
-import { seqflow, seqflowJson } from '../support/cli.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
+import { seqflow, seqflowJson } from '../../devstack/cli.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { RELAYER_TOKEN, startStack, type Stack } from '../../devstack/stack.js';
 import { checkHistories, closesSeenBeforeStarts, runningPreparations } from '../support/histories.js';
 
 let stack: Stack;

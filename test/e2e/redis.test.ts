@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeMarket } from '../../src/status.js';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus } from '../support/epochs.js';
 import { checkHistories } from '../support/histories.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { startStack, type Stack } from '../../devstack/stack.js';
 
 let stack: Stack;
 let worker: ServiceProcess;

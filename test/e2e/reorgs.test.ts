@@ -10,12 +10,12 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { describeMarket } from '../../src/status.js';
 import { batchPreparationWorkflowId, finalRewardsWorkflowId, marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, finalizerMessages, marketStatus, preparationResult, windowChecked } from '../support/epochs.js';
 import { checkHistories } from '../support/histories.js';
-import { waitFor, type ServiceProcess } from '../support/process.js';
-import { RELAYER_TOKEN, startStack, type Stack } from '../support/stack.js';
+import { waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { RELAYER_TOKEN, startStack, type Stack } from '../../devstack/stack.js';
 
 const STALL_SECONDS = 5;
 

@@ -13,13 +13,13 @@ import { after, before, test } from 'node:test';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflowJson } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflowJson } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, marketStatus, preparationResult, windowChecked } from '../support/epochs.js';
 import { checkHistories } from '../support/histories.js';
-import { waitFor } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { PROJECT_ROOT, TEMPORAL_CLI } from '../support/temporal.js';
+import { waitFor } from '../../devstack/process.js';
+import { startStack, type Stack } from '../../devstack/stack.js';
+import { PROJECT_ROOT, TEMPORAL_CLI } from '../../devstack/temporal.js';
 
 /** DAY_SIZE is seconds × 10⁴: a 4 s day of two epochs, so a day's final update is due 4 s after the next day starts. */
 const DAY_SIZE = 4 * 10_000;

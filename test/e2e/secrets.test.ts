@@ -18,13 +18,13 @@ import { rootCause } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { REDACTED } from '../../src/domain/redact.js';
 import { marketWorkflowId, stopUpdate } from '../../src/workflows/definitions.js';
-import { seqflow, type CliResult } from '../support/cli.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { seqflow, type CliResult } from '../../devstack/cli.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { epochOutcome, marketStatus } from '../support/epochs.js';
 import { payloadsOf } from '../support/histories.js';
-import { freePort, spawnService, waitFor, type ServiceProcess } from '../support/process.js';
-import { PROJECT_ROOT } from '../support/temporal.js';
-import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
+import { freePort, spawnService, waitFor, type ServiceProcess } from '../../devstack/process.js';
+import { PROJECT_ROOT } from '../../devstack/temporal.js';
+import { startStack, type Stack, type WorkerProcess } from '../../devstack/stack.js';
 
 const RELAYER_TOKEN = `sekret-relayer-${randomUUID()}`;
 const REDIS_PASSWORD = `sekret-redis-${randomUUID()}`;

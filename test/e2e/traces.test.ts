@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { fileSubmission } from '../support/dequeuer.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
 import { finalizerMessages, marketStatus } from '../support/epochs.js';
-import { seqflowJson } from '../support/cli.js';
+import { seqflowJson } from '../../devstack/cli.js';
 import { checkHistories, payloadsOf } from '../support/histories.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp.js';
-import { waitFor } from '../support/process.js';
-import { startStack, type Stack, type WorkerProcess } from '../support/stack.js';
+import { waitFor } from '../../devstack/process.js';
+import { startStack, type Stack, type WorkerProcess } from '../../devstack/stack.js';
 import { TRACE_HEADER, epochRootSpan, epochTraceId, parseTraceparent } from '../../src/tracing/workflow/ids.js';
 
 /** In OTEL_EXPORTER_OTLP_HEADERS: the receiver must get it, no log line may hold it. */

@@ -22,9 +22,9 @@ import { AdaptiveRange } from '../../src/follower/range.js';
 import { REDIS_ACL_RULES, RedisConnection } from '../../src/services/redis.js';
 import { runActivity } from '../support/activity-env.js';
 import { certificate } from '../support/certs.js';
-import { fileSubmission } from '../support/dequeuer.js';
-import { freePort, spawnService, type ServiceProcess } from '../support/process.js';
-import { PROJECT_ROOT, connectTemporal, runWorkerToExit, type TemporalServer } from '../support/temporal.js';
+import { fileSubmission } from '../../devstack/dequeuer.js';
+import { freePort, spawnService, type ServiceProcess } from '../../devstack/process.js';
+import { PROJECT_ROOT, connectTemporal, runWorkerToExit, type TemporalServer } from '../../devstack/temporal.js';
 
 const MARKET = ethers.getAddress('0x' + 'a1b2'.repeat(10));
 const USER = 'seqflow';

@@ -1,9 +1,9 @@
-// Tests of the fault-injecting JSON-RPC proxy (test/support/rpc-proxy.ts) against a real Hardhat
+// Tests of the fault-injecting JSON-RPC proxy (devstack/rpc-proxy.ts) against a real Hardhat
 // node: the tests that use it to simulate flaky providers must be able to trust it.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHardhatNode, type HardhatNode } from '../support/chain.js';
-import { startRpcProxy, type RpcProxy } from '../support/rpc-proxy.js';
+import { startHardhatNode, type HardhatNode } from '../../devstack/chain.js';
+import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
 
 interface RpcAnswer {
   jsonrpc: string;

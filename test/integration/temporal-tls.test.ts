@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { certificate } from '../support/certs.js';
-import { seqflow, seqflowJson } from '../support/cli.js';
-import { freePort, spawnService } from '../support/process.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { PROJECT_ROOT, connectTemporal, minimalWorkerEnv, runWorkerToExit, type TemporalServer } from '../support/temporal.js';
+import { seqflow, seqflowJson } from '../../devstack/cli.js';
+import { freePort, spawnService } from '../../devstack/process.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { PROJECT_ROOT, connectTemporal, minimalWorkerEnv, runWorkerToExit, type TemporalServer } from '../../devstack/temporal.js';
 import { startTlsProxy, type TlsProxy } from '../support/tls-proxy.js';
 
 let dir = '';

@@ -9,7 +9,7 @@ import {
   startHardhatNode,
   type HardhatNode,
   type TestChain,
-} from '../support/chain.js';
+} from '../../devstack/chain.js';
 
 const PARAMS = { submissionWindow: 3, daySize: 1234, quota: 5, epochsInADay: 4 };
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { connectTemporal, minimalWorkerEnv, runWorkerToExit, type TemporalServer } from '../support/temporal.js';
+import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import { connectTemporal, minimalWorkerEnv, runWorkerToExit, type TemporalServer } from '../../devstack/temporal.js';
 
 /** Valid on its own; the tests that reach the services give the real Redis port (servicesEnv). */
 const goodEnv = minimalWorkerEnv(6379);

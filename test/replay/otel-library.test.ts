@@ -29,8 +29,8 @@ import { WORKFLOW_INTERCEPTORS_MODULE } from '../../src/tracing/setup.js';
 import { workflowSpanSinks } from '../../src/tracing/sinks.js';
 import { resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import { payloadsOf } from '../support/histories.js';
-import { waitFor } from '../support/process.js';
-import { connectTemporal, type TemporalServer } from '../support/temporal.js';
+import { waitFor } from '../../devstack/process.js';
+import { connectTemporal, type TemporalServer } from '../../devstack/temporal.js';
 import type { ActivityInputSinks } from './activity-inputs.js';
 import { bundleWith, fixtures, recordedMarkers, replayFixtures, replayedMarkers, type AnySinks } from './replay-inputs.js';
 

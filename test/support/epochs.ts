@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type { EpochOutcome, OrphanedEpoch } from '../../src/domain/types.js';
 import { batchPreparationWorkflowId, statusQuery, marketWorkflowId, type MarketStatus } from '../../src/workflows/definitions.js';
-import { waitFor } from './process.js';
+import { waitFor } from '../../devstack/process.js';
 
 /** Waits until the epoch's batch preparation exists and completes; returns its outcome. */
 export async function preparationResult(client: Client, market: string, epochId: number | string, timeoutMs = 90_000): Promise<EpochOutcome | OrphanedEpoch> {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { PROJECT_ROOT } from './temporal.js';
+import { PROJECT_ROOT } from '../../devstack/temporal.js';
 
 export const HISTORIES_DIR = path.join(PROJECT_ROOT, 'test/histories');
 const workflowsPath = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));

@@ -17,7 +17,7 @@ import { JsonRpcEndpoint, JsonRpcError } from '../../src/chain/jsonrpc.js';
 import { PinoTemporalLogger, createPinoLogger, traceFields } from '../../src/logger.js';
 import { clientSpan } from '../../src/tracing/spans.js';
 import { runActivity } from '../support/activity-env.js';
-import { startRelayer, type RelayerStandIn } from '../support/relayer.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

@@ -1,3 +1,5 @@
+// devstack/: the local stack of real services (Hardhat with the test contracts, redis-server, the
+// Temporal dev server, a relayer stand-in, worker processes), shared by `npm run dev`, the tests and the bench.
 /**
  * The whole collector on real services, as the e2e tests use it: a Hardhat node with our test
  * contracts, redis-server, the relayer stand-in, the Temporal dev server, and seqflow's own
@@ -28,7 +30,7 @@ export interface Stack {
   /** The worker's environment: exactly what an operator would set. */
   env: NodeJS.ProcessEnv;
   /** A worker process, with its HTTP server (/metrics, /health, /ready, /status) on a free loopback port. */
-  startWorker(extraEnv?: NodeJS.ProcessEnv): Promise<WorkerProcess>;
+  startWorker(extraEnv?: NodeJS.ProcessEnv, nodeArgs?: readonly string[]): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -85,12 +87,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     temporal,
     taskQueue,
     env,
-    async startWorker(extraEnv = {}) {
+    async startWorker(extraEnv = {}, nodeArgs = []) {
       const metricsPort = await freePort();
       const worker = await spawnService({
         name: 'worker',
         command: process.execPath,
-        args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
+        args: [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
         cwd: PROJECT_ROOT,
         env: { ...env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...extraEnv },
         ready: async (w) => w.log().includes('seqflow worker ready'),

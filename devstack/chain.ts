@@ -8,11 +8,11 @@ import { ethers } from 'ethers';
 import solc from 'solc';
 import { freePort, spawnService } from './process.js';
 
-const SUPPORT_DIR = fileURLToPath(new URL('.', import.meta.url));
-const CONTRACTS_DIR = path.resolve(SUPPORT_DIR, '../contracts');
-const PROJECT_ROOT = path.resolve(SUPPORT_DIR, '../..');
+const DEVSTACK_DIR = fileURLToPath(new URL('.', import.meta.url));
+const CONTRACTS_DIR = path.resolve(DEVSTACK_DIR, '../test/contracts');
+const PROJECT_ROOT = path.resolve(DEVSTACK_DIR, '..');
 const HARDHAT_BIN = path.join(PROJECT_ROOT, 'node_modules/.bin/hardhat');
-const HARDHAT_CONFIG = path.join(SUPPORT_DIR, 'hardhat.config.cjs');
+const HARDHAT_CONFIG = path.join(DEVSTACK_DIR, 'hardhat.config.cjs');
 
 // ---------------------------------------------------------------------------
 // Compilation
@@ -111,7 +111,7 @@ export async function startHardhatNode(opts: { intervalMs?: number } = {}): Prom
     name: 'hardhat',
     command: HARDHAT_BIN,
     args: ['--config', HARDHAT_CONFIG, 'node', '--hostname', '127.0.0.1', '--port', String(port)],
-    cwd: SUPPORT_DIR,
+    cwd: DEVSTACK_DIR,
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', SEQFLOW_HARDHAT_INTERVAL_MS: String(opts.intervalMs ?? 0) },
     ready: () => rpcAnswers(url),
   });
