@@ -1,6 +1,6 @@
 /**
  * The harness of the end-to-end sections: the whole collector on real services
- * (test/support/stack.ts: Hardhat with our test contracts, Redis, the relayer stand-in, the
+ * (devstack/stack.ts: Hardhat with our test contracts, Redis, the relayer stand-in, the
  * Temporal dev server, real worker processes), with the bench mining the chain (chain-clock.ts),
  * filing submissions as the dequeuer does, and reading finalizerQueue as the finalizer does
  * (finalizer.ts). It measures window end → last finalizer push, reads a worker's RSS, fetches
@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { ContractTransactionResponse } from 'ethers';
 import * as keys from '../src/domain/keys.js';
-import { seqflowJson } from '../test/support/cli.js';
-import { submissionKey } from '../test/support/dequeuer.js';
+import { seqflowJson } from '../devstack/cli.js';
+import { submissionKey } from '../devstack/dequeuer.js';
 import { marketStatus } from '../test/support/epochs.js';
-import { waitFor } from '../test/support/process.js';
-import { startStack, type Stack } from '../test/support/stack.js';
+import { waitFor } from '../devstack/process.js';
+import { startStack, type Stack } from '../devstack/stack.js';
 import { startChainClock, type ChainClock } from './chain-clock.js';
 import { Finalizer } from './finalizer.js';
 import { epochKey, epochOfWorkflow, type EpochDelivery } from './measures.js';
@@ -23,7 +23,7 @@ import type { EpochScope, HistoryEvent, RunHistory } from './temporal-cost.js';
 /** Slots per project in a filed epoch (bench/batches.ts files the same shape): 10k submissions are 1,000 projects. */
 const SLOTS_PER_PROJECT = 10;
 
-/** How long the dequeuer keeps a header set (test/support/dequeuer.ts). */
+/** How long the dequeuer keeps a header set (devstack/dequeuer.ts). */
 const HEADER_SET_TTL_S = 1200;
 
 /** A number from the environment (to run a section small while developing), or `fallback`. */
@@ -33,6 +33,14 @@ export function envNumber(name: string, fallback: number): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${text}`);
   return n;
+}
+
+/**
+ * Node flags for the worker from BENCH_WORKER_NODE_ARGS, space-separated (to profile it, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--heapsnapshot-signal=SIGUSR2`).
+ */
+export function workerNodeArgs(): string[] {
+  return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 /** The worker process's resident set (VmRSS of /proc/<pid>/status), bytes; null once it has exited. */

@@ -128,3 +128,43 @@ export function tallyDeliveries(deliveries: readonly EpochDelivery[]): DeliveryT
 /** A tally in words, for a report's note. */
 export const describeTally = (t: DeliveryTally) =>
   `batches missing for ${t.lost} epochs, doubled for ${t.doubled}; batch count wrong ${t.wrongCount}; relayer not told or told wrong ${t.relayerWrong}, told twice the same ${t.relayerRepeated}`;
+
+/** When an epoch's run reached each step (wall clock ms, from its history's event times); null for a step not in it. */
+export interface EpochSteps {
+  /** The window's timer fired (TIMER_FIRED). */
+  timerFired: number | null;
+  /** prepareEpoch's last attempt started and its completion. */
+  prepareStarted: number | null;
+  prepareCompleted: number | null;
+  /** submitEpoch's last attempt started and its completion. */
+  submitStarted: number | null;
+  submitCompleted: number | null;
+}
+
+/** The steps of one epoch run (an `epochWorkflow` history, events in Temporal's proto-JSON). */
+export function epochSteps(events: ReadonlyArray<{ eventId: string; eventType: string; eventTime?: string; [k: string]: unknown }>): EpochSteps {
+  const steps: EpochSteps = { timerFired: null, prepareStarted: null, prepareCompleted: null, submitStarted: null, submitCompleted: null };
+  const at = (e: { eventTime?: string }) => (e.eventTime ? Date.parse(e.eventTime) : null);
+  const activityBySchedule = new Map<string, string>();
+  for (const e of events) {
+    const attrs = (e[Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? ''] ?? {}) as { activityType?: { name?: string }; scheduledEventId?: string };
+    switch (e.eventType) {
+      case 'EVENT_TYPE_TIMER_FIRED':
+        steps.timerFired ??= at(e);
+        break;
+      case 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED':
+        activityBySchedule.set(e.eventId, attrs.activityType?.name ?? '');
+        break;
+      case 'EVENT_TYPE_ACTIVITY_TASK_STARTED':
+      case 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED': {
+        const name = activityBySchedule.get(String(attrs.scheduledEventId));
+        const started = e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED';
+        // The last prepareEpoch (a rebased window runs it again) and the one submitEpoch.
+        if (name === 'prepareEpoch') steps[started ? 'prepareStarted' : 'prepareCompleted'] = at(e);
+        if (name === 'submitEpoch') steps[started ? 'submitStarted' : 'submitCompleted'] = at(e);
+        break;
+      }
+    }
+  }
+  return steps;
+}
