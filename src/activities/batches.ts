@@ -15,7 +15,7 @@ import { arrangeBatches, countBySlot, parseSubmissionKey, planChunks, planHeader
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
 import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
-import { closeWindow, type WindowSettings } from '../follower/window.js';
+import { closeWindow, type HeadSource, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts, readingKey } from './redis-scripts.js';
 
 /**
@@ -42,6 +42,8 @@ export interface BatchActivityDeps {
   window: WindowSettings;
   /** The worker's eth_getLogs span, shared with the follower. */
   range: AdaptiveRange;
+  /** Head reads of the windows: the worker's ContractReader, shared with the followers (the chain client itself if not given). */
+  heads?: HeadSource;
   metrics?: EpochMetrics;
   /** REDIS_WORK_LIMITS unless given (tests give small ones to split small epochs). */
   limits?: RedisWorkLimits;
@@ -277,7 +279,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const earlier = await earlierAttempt(input.market, input.epochId);
       if (earlier !== null) return { kind: 'prepared', window: earlier.window!, ...earlier };
       const ctx = Context.current();
-      const closed = await closeWindow(chain, deps.range, deps.window, input, {
+      const closed = await closeWindow(chain, deps.heads ?? chain, deps.range, deps.window, input, {
         signal: ctx.cancellationSignal,
         heartbeat: () => ctx.heartbeat(),
         sleep: (ms) => ctx.sleep(ms),

@@ -31,7 +31,14 @@ export interface ChainActivityDeps {
   rewards: RewardSettings;
   /** The worker's eth_getLogs span: a provider's limits hold for every market, learnt once and kept across calls. */
   range: AdaptiveRange;
+  /** The worker's reader of the contract, when shared beyond these activities (the epochs' windows read their heads through it); made here if not given. */
+  reader?: ContractReader;
   metrics?: FollowerMetrics;
+}
+
+/** The worker's reader of ProtocolState `contract`, following the topics the worker needs. */
+export function createContractReader(chain: ChainClient, range: AdaptiveRange, opts: { contract: string; followSnapshotBatches: boolean; pollIntervalMs: number }): ContractReader {
+  return new ContractReader(chain, range, { contract: opts.contract, topic0s: followedTopics(opts.followSnapshotBatches), pollIntervalMs: opts.pollIntervalMs });
 }
 
 /**
@@ -47,7 +54,7 @@ export function createChainActivities(deps: ChainActivityDeps) {
     contract: deps.protocolStateContract,
     topic0s: followedTopics(deps.followSnapshotBatches),
   };
-  const reader = new ContractReader(chain, deps.range, { contract: settings.contract, topic0s: settings.topic0s, pollIntervalMs: settings.pollIntervalMs });
+  const reader = deps.reader ?? createContractReader(chain, deps.range, { contract: settings.contract, followSnapshotBatches: deps.followSnapshotBatches, pollIntervalMs: settings.pollIntervalMs });
   /** Canonical hashes are kept a little deeper than any reorg may reach. */
   const recordOf = (market: string) => new FollowerRecord(redis, market, 2 * (settings.maxReorgDepth + settings.confirmations));
 

@@ -5,7 +5,7 @@
 import type { ChainClient } from '../chain/rpc.js';
 import type { WorkerConfig } from '../config.js';
 import { createBatchActivities } from './batches.js';
-import { createChainActivities } from './chain.js';
+import { createChainActivities, createContractReader } from './chain.js';
 import type { Client } from '@temporalio/client';
 import { createAlertActivities } from './alerts.js';
 import { keptAlive } from './keep-alive.js';
@@ -24,6 +24,8 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
   // A provider's eth_getLogs limits hold for every market and activity: learnt once per worker.
   const range = new AdaptiveRange(config.logRangeBlocks);
   metrics?.watchRange(() => range.size);
+  // One reader of the contract per worker: the markets' followers and the epochs' windows share its head reads.
+  const reader = createContractReader(chain, range, { contract: config.protocolStateContract, followSnapshotBatches: config.attestorQueuePushEnabled, pollIntervalMs: config.pollIntervalMs });
   // Every activity heartbeats while it runs (keep-alive.ts); followChain and watchHead with their progress.
   const { followChain, watchHead, ...chainReads } = createChainActivities({
       chain,
@@ -41,6 +43,7 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
       followSnapshotBatches: config.attestorQueuePushEnabled,
       rewards: config.rewards,
       range,
+      reader,
       metrics,
   });
   const batches = createBatchActivities({
@@ -55,6 +58,7 @@ export function createActivities(deps: { chain: ChainClient; redis: RedisConnect
       pollIntervalMs: config.pollIntervalMs,
     },
     range,
+    heads: reader,
     metrics,
   });
   const relayer = createRelayerActivities({ redis, relayer: config.relayer, metrics });

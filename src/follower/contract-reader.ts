@@ -111,13 +111,14 @@ export class ContractReader {
   }
 
   /**
-   * A sane head (see ChainClient.head) not below `floor`: the one read within the last poll
-   * interval, else a new read shared by every market asking meanwhile.
+   * A sane head (see ChainClient.head) not below `floor`: the one read within the last
+   * `maxAgeMs` (the poll interval unless given: a window about to close asks fresher), else a
+   * new read shared by every market and window asking meanwhile.
    */
-  head(opts: CallOptions & { floor?: number } = {}): Promise<BlockHeader> {
+  head(opts: CallOptions & { floor?: number; maxAgeMs?: number } = {}): Promise<BlockHeader> {
     const floor = opts.floor ?? -1;
     const latest = this.latest;
-    if (latest && Date.now() - latest.atMs < this.pollIntervalMs && latest.header.number >= floor) return Promise.resolve(latest.header);
+    if (latest && Date.now() - latest.atMs < (opts.maxAgeMs ?? this.pollIntervalMs) && latest.header.number >= floor) return Promise.resolve(latest.header);
     let read = this.headRead;
     if (!read || read.call.abandoned || read.floor < floor) {
       const blocks = this.takePendingLogs();

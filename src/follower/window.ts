@@ -12,7 +12,7 @@ import { toBeHex, zeroPadValue } from 'ethers';
 import { topics } from '../chain/abi.js';
 import { RejectedRpcAnswer, type BlockHeader, type CallOptions, type ChainClient } from '../chain/rpc.js';
 import type { EpochWindow, PrepareEpochInput, ReleaseBlock } from '../domain/types.js';
-import { msUntilNextWindowPoll } from '../domain/window.js';
+import { FAST_POLL_MS, msUntilNextWindowPoll } from '../domain/window.js';
 import { assertLinked } from './fork.js';
 import type { AdaptiveRange } from './range.js';
 import { logsInSpans } from './scanner.js';
@@ -31,6 +31,12 @@ export type ClosedWindow =
   | { kind: 'closed'; window: EpochWindow; hashes: string[] }
   | { kind: 'rebased'; release: ReleaseBlock }
   | { kind: 'orphaned'; detail: string };
+
+/** Where the window's head reads come from: the worker's shared ContractReader (or the chain client itself). */
+export interface HeadSource {
+  /** A sane head not below `floor`, read at most `maxAgeMs` ago (a source without a cache reads it now). */
+  head(opts: CallOptions & { floor?: number; maxAgeMs?: number }): Promise<BlockHeader>;
+}
 
 export interface WindowIo {
   signal: AbortSignal;
@@ -58,6 +64,20 @@ async function headersUntil(chain: ChainClient, from: number, head: BlockHeader,
 }
 
 /**
+ * The window's headers read at the last poll, still canonical under `head` and extended by it:
+ * the same when `head` is their last block, one more when it is the next block and links to
+ * them. Null when they cannot be told canonical from `head` alone (none yet, a reorg at the tip,
+ * several new blocks): they are read again from the release block.
+ */
+export function extendedBy(headers: readonly BlockHeader[] | null, head: BlockHeader): BlockHeader[] | null {
+  const last = headers?.at(-1);
+  if (!headers || !last) return null;
+  if (head.number === last.number && head.hash === last.hash) return [...headers];
+  if (head.number === last.number + 1 && head.parentHash === last.hash) return [...headers, head];
+  return null;
+}
+
+/**
  * Where the epoch's release is on the canonical chain now: the earliest EpochReleased of this
  * market and epoch from MAX_REORG_DEPTH below the old release block up to the head.
  */
@@ -77,17 +97,22 @@ async function relocate(chain: ChainClient, range: AdaptiveRange, s: WindowSetti
 }
 
 /**
- * Closes the window of `input.release`: waits (polling, heartbeating) for the first block past
- * its end until WINDOW_CLOSE_WAIT after that end. RPC failures and refused answers are thrown,
+ * Closes the window of `input.release`: waits (polling `heads`, heartbeating) for the first block
+ * past its end until WINDOW_CLOSE_WAIT after that end; headers are read once, then extended by
+ * each new head that links to them. RPC failures and refused answers are thrown,
  * for Temporal to retry the activity; the wait's deadline does not move with retries.
  */
-export async function closeWindow(chain: ChainClient, range: AdaptiveRange, s: WindowSettings, input: PrepareEpochInput, io: WindowIo): Promise<ClosedWindow> {
+export async function closeWindow(chain: ChainClient, heads: HeadSource, range: AdaptiveRange, s: WindowSettings, input: PrepareEpochInput, io: WindowIo): Promise<ClosedWindow> {
   const endSec = input.release.timestamp + input.submissionWindowSeconds;
   const deadlineMs = io.scheduledAtMs + s.closeWaitMs;
   const opts: CallOptions = { signal: io.signal };
+  let headers: BlockHeader[] | null = null;
   for (;;) {
-    const head = await chain.head({ ...opts, floor: Math.max(input.headFloor ?? -1, input.release.blockNumber) });
-    const headers = await headersUntil(chain, input.release.blockNumber, head, endSec, opts);
+    // Windows closing together (markets releasing in one block) share head reads, a fast poll
+    // apart once the closing block is due (no block can close the window before endSec + 1).
+    const maxAgeMs = Date.now() >= (endSec + 1) * 1000 ? FAST_POLL_MS : s.pollIntervalMs;
+    const head = await heads.head({ ...opts, floor: Math.max(input.headFloor ?? -1, input.release.blockNumber), maxAgeMs });
+    headers = extendedBy(headers, head) ?? (await headersUntil(chain, input.release.blockNumber, head, endSec, opts));
     if (headers[0]!.hash !== input.release.blockHash) return relocate(chain, range, s, input, head, opts);
     const last = headers.at(-1)!;
     const close = (blocks: BlockHeader[], closedBy: EpochWindow['closedBy']): ClosedWindow => ({

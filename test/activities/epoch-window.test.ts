@@ -11,9 +11,11 @@ import { toBeHex } from 'ethers';
 import { createBatchActivities } from '../../src/activities/batches.js';
 import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
+import { createContractReader } from '../../src/activities/chain.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
 import { startActivity } from '../support/activity-env.js';
+import { waitFor } from '../../devstack/process.js';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
 import { fileRawKey, fileSubmission } from '../../devstack/dequeuer.js';
 import { startRedis, type RedisServer } from '../../devstack/redis.js';
@@ -214,6 +216,41 @@ test('a release that moved, looked up under a provider limit of 20 blocks per et
   const result = await prepare(input(epochId, release));
   assert.deepEqual(result, { kind: 'rebased', release: { blockNumber: rereleased.blockNumber, blockHash: rereleased.blockHash, timestamp: t + 1 } });
   assert.ok(refused.hits() >= 1);
+});
+
+test('windows closing together share the worker\'s head reads and read their blocks once; each closes on the same block', async () => {
+  // As the worker builds them: the windows read heads through the contract's shared reader.
+  const chain = new ChainClient([proxy!.url]);
+  const range = new AdaptiveRange(2000);
+  const shared = createBatchActivities({
+    chain,
+    heads: createContractReader(chain, range, { contract: testChain.protocolStateAddress, followSnapshotBatches: false, pollIntervalMs: 100 }),
+    redis: redis!.client,
+    batchSize: 2,
+    window: { contract: testChain.protocolStateAddress, confirmations: CONFIRMATIONS, maxReorgDepth: 64, closeWaitMs: 60_000, pollIntervalMs: 100 },
+    range,
+  });
+  const t = (await latestTimestamp()) + 1;
+  await testChain.provider.send('evm_setNextBlockTimestamp', [t]);
+  const released = await testChain.releaseMany(A, 5);
+  const release = { blockNumber: released.blockNumber, blockHash: released.blockHash, timestamp: t };
+  const inside = await mineAt(t + WINDOW);
+  const runs = released.epochIds.map((epochId) => startActivity(shared.prepareEpoch, [input(epochId, release)], { scheduledTimestampMs: Date.now() }));
+  await waitFor('every window polled once', async () => runs.every((r) => r.heartbeats.length >= 1), 10_000, 20);
+  const since = proxy!.calls.length;
+  const polls = runs.reduce((n, r) => n + r.heartbeats.length, 0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const during = proxy!.calls.slice(since);
+  const pollsDuring = runs.reduce((n, r) => n + r.heartbeats.length, 0) - polls;
+  const heads = during.filter((c) => c.method === 'eth_blockNumber').length;
+  assert.ok(pollsDuring >= 5 * 5, `${pollsDuring} polls of the 5 windows in 1.5 s`);
+  assert.ok(heads <= pollsDuring / 3, `${heads} head reads for ${pollsDuring} polls: shared`);
+  assert.equal(during.filter((c) => c.method === 'eth_getBlockByNumber').length, heads, 'one header per head read: the windows\' blocks are not read again');
+  const past = await mineAt(t + WINDOW + 1);
+  for (const prepared of await Promise.all(runs.map((r) => r.result))) {
+    assert.ok(prepared.kind === 'prepared');
+    assert.deepEqual(prepared.window, { fromBlock: release.blockNumber, toBlock: inside.blockNumber, closedBy: 'next-block' }, `closed by block ${past.blockNumber}`);
+  }
 });
 
 test('a head below the floor or a bogus head is refused (thrown for Temporal to retry), never acted on (rows 3 and 4)', async () => {

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FAST_POLL_MS, FAST_POLL_SPAN_MS, msUntilNextWindowPoll, msUntilWindowCloses, windowClosesAtMs } from '../../src/domain/window.js';
+import type { BlockHeader } from '../../src/chain/rpc.js';
+import { extendedBy } from '../../src/follower/window.js';
 
 // A fixed "now", 2023-11-14T22:13:20.250Z, with a sub-second part.
 const NOW_MS = 1_700_000_000_250;
@@ -75,5 +77,39 @@ describe('msUntilNextWindowPoll', () => {
 
   test('never 0: a wait ends at least 1 ms later', () => {
     assert.equal(msUntilNextWindowPoll(END_SEC, DUE_MS - 0.5, 1000), 1);
+  });
+});
+
+describe('extendedBy (the window headers of the last poll under a new head)', () => {
+  const header = (number: number, hash: string, parentHash: string): BlockHeader => ({ number, hash, parentHash, timestamp: 1000 + number, logsBloom: '0x' + '00'.repeat(256) });
+  const known = [header(10, '0xa10', '0xa09'), header(11, '0xa11', '0xa10')];
+
+  test('none read yet: null (read from the release block)', () => {
+    assert.equal(extendedBy(null, header(11, '0xa11', '0xa10')), null);
+  });
+
+  test('the head is their last block: the same headers', () => {
+    assert.deepEqual(extendedBy(known, header(11, '0xa11', '0xa10')), known);
+  });
+
+  test('the head is the next block and links to them: one more', () => {
+    const head = header(12, '0xa12', '0xa11');
+    assert.deepEqual(extendedBy(known, head), [...known, head]);
+  });
+
+  test('a reorg at the tip (same height, another hash): null', () => {
+    assert.equal(extendedBy(known, header(11, '0xb11', '0xa10')), null);
+  });
+
+  test('the next block on another parent: null', () => {
+    assert.equal(extendedBy(known, header(12, '0xb12', '0xb11')), null);
+  });
+
+  test('several new blocks at once: null', () => {
+    assert.equal(extendedBy(known, header(13, '0xa13', '0xa12')), null);
+  });
+
+  test('a head below them (a lagging node that passed the floor): null', () => {
+    assert.equal(extendedBy(known, header(10, '0xa10', '0xa09')), null);
   });
 });
