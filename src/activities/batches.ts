@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import { finalizerMessageFrame } from '../domain/payloads.js';
-import { arrangeBatches, countBySlot, parseSubmissionKey, planChunks, planHeaderReads, serializeBatch, type ChunkLimits, type PlanChunk, type SubmissionKey } from '../domain/submissions.js';
+import { arrangeBatches, countBySlot, planChunks, planHeaderReads, serializeBatch, submissionKeyParser, type ChunkLimits, type PlanChunk, type SubmissionKey } from '../domain/submissions.js';
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
 import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
@@ -212,8 +212,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     const collected = await collectSubmissionKeys(market, input.epochId, hashes);
     const valid: SubmissionKey[] = [];
     let malformedCount = 0;
+    const parse = submissionKeyParser(market, input.epochId);
     for (const key of collected) {
-      const parsed = parseSubmissionKey(key, market, input.epochId);
+      const parsed = parse(key);
       if (parsed.ok) valid.push(parsed.value);
       else if (++malformedCount <= MALFORMED_LOG_LIMIT) log.warn('malformed submission key skipped', { market, epochId: input.epochId, key, reason: parsed.reason });
     }

@@ -10,6 +10,16 @@ const HEX = '0123456789abcdef';
 /** Strings with nothing to escape, the usual case, take the fast path. */
 const PLAIN = /^[^"\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]*$/;
 
+/**
+ * The JSON string literals of `values`, comma-separated (a JSON array's inside). Plain values
+ * (the usual case) are checked and joined at once: the character class has no pairs, so a
+ * concatenation is plain exactly when each value is.
+ */
+export function goJsonStrings(values: readonly string[]): string {
+  if (values.length === 0) return '';
+  return PLAIN.test(values.join('')) ? `"${values.join('","')}"` : values.map(goJsonString).join(',');
+}
+
 /** The JSON string literal of `value`, quotes included. */
 export function goJsonString(value: string): string {
   if (PLAIN.test(value)) return `"${value}"`;

@@ -3,7 +3,7 @@
  * bounded steps an epoch is read and stored in (header reads, plan chunks). Pure functions: no
  * I/O, no Temporal.
  */
-import { compareCodePoints, goJsonString } from './gojson.js';
+import { compareCodePoints, goJsonString, goJsonStrings } from './gojson.js';
 
 /** `<market lower>.<epochId>.<projectId>.<slotId>`, the name of one submission in Redis. */
 export interface SubmissionKey {
@@ -32,6 +32,26 @@ export function parseSubmissionKey(key: string, market: string, epochId: string)
   return { ok: true, value: { key, projectId, slotId } };
 }
 
+/**
+ * parseSubmissionKey for one market and epoch, quicker on the usual well-formed key (one prefix
+ * check and one search for the slot's dot, where a split makes four strings); any other key
+ * goes through parseSubmissionKey, for its reason.
+ */
+export function submissionKeyParser(market: string, epochId: string): (key: string) => ParsedKey {
+  const prefix = `${market}.${epochId}.`;
+  const quick = !market.includes('.') && !epochId.includes('.');
+  return (key) => {
+    if (quick && key.startsWith(prefix)) {
+      const dot = key.indexOf('.', prefix.length);
+      if (dot > prefix.length && key.indexOf('.', dot + 1) === -1) {
+        const slotId = key.slice(dot + 1);
+        if (SLOT_ID.test(slotId)) return { ok: true, value: { key, projectId: key.slice(prefix.length, dot), slotId } };
+      }
+    }
+    return parseSubmissionKey(key, market, epochId);
+  };
+}
+
 /** One finalizer batch: projects in order, each with its submission keys in order. */
 export type Batch = Array<[projectId: string, keys: string[]]>;
 
@@ -42,19 +62,27 @@ export type Batch = Array<[projectId: string, keys: string[]]>;
  */
 export function arrangeBatches(keys: readonly SubmissionKey[], batchSize: number): Batch[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
-  const byProject = new Map<string, Set<string>>();
+  const byProject = new Map<string, string[]>();
   for (const { key, projectId } of keys) {
-    let set = byProject.get(projectId);
-    if (!set) byProject.set(projectId, (set = new Set()));
-    set.add(key);
+    const list = byProject.get(projectId);
+    if (list) list.push(key);
+    else byProject.set(projectId, [key]);
   }
   // Go's encoding/json writes map keys in UTF-8 byte order: projects sorted the same way.
   const projects = sortByCodePoints([...byProject.keys()]);
   const batches: Batch[] = [];
   for (let i = 0; i < projects.length; i += batchSize) {
-    batches.push(projects.slice(i, i + batchSize).map((p) => [p, sortByCodePoints([...byProject.get(p)!])]));
+    batches.push(projects.slice(i, i + batchSize).map((p) => [p, withoutRepeats(sortByCodePoints(byProject.get(p)!))]));
   }
   return batches;
+}
+
+/** A sorted list without its repeats (each kept once), in place. */
+function withoutRepeats(sorted: string[]): string[] {
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
+  sorted.length = n;
+  return sorted;
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
@@ -80,7 +108,7 @@ export function countBySlot(keys: readonly SubmissionKey[]): Map<string, number>
  * would move integer-like project ids to the front).
  */
 export function serializeBatch(batch: Batch): string {
-  return `{${batch.map(([projectId, keys]) => `${goJsonString(projectId)}:[${keys.map(goJsonString).join(',')}]`).join(',')}}`;
+  return `{${batch.map(([projectId, keys]) => `${goJsonString(projectId)}:[${goJsonStrings(keys)}]`).join(',')}}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareCodePoints, goJsonString } from '../../src/domain/gojson.js';
+import { compareCodePoints, goJsonString, goJsonStrings } from '../../src/domain/gojson.js';
 import { attestorMessage, batchSizeBody, finalizerMessage } from '../../src/domain/payloads.js';
 import { updateRewardsBody } from '../../src/domain/rewards.js';
 import { arrangeBatches, parseSubmissionKey, serializeBatch } from '../../src/domain/submissions.js';
@@ -120,6 +120,13 @@ describe("byte-identical to Go's encoding/json", () => {
     assert.equal(goJsonString('a\ud800b'), '"a\\ufffdb"');
     assert.equal(goJsonString('a\udc00'), '"a\\ufffd"');
     assert.equal(goJsonString('\u{1F600}'), '"\u{1F600}"');
+  });
+
+  test('goJsonStrings is each value\'s literal, comma-separated, plain or not (a surrogate split across two values stays two \\ufffd)', () => {
+    for (const values of [[], ['a'], ['a', 'b.c', ''], ['a<b', 'plain', 'q"'], ['x\ud83d', '\ude00y'], ['\u2028', 'z']]) {
+      assert.equal(goJsonStrings(values), values.map(goJsonString).join(','), JSON.stringify(values));
+    }
+    assert.equal(goJsonStrings(['x\ud83d', '\ude00y']), '"x\\ufffd","\\ufffdy"');
   });
 
   test('compareCodePoints orders like UTF-8 bytes (U+E000 before U+1F600), unlike UTF-16 units', () => {

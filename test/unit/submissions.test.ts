@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, type Batch, type SubmissionKey } from '../../src/domain/submissions.js';
+import { arrangeBatches, countBySlot, parseSubmissionKey, serializeBatch, submissionKeyParser, type Batch, type SubmissionKey } from '../../src/domain/submissions.js';
 
 const MARKET = '0x0c2e22fe7526fac7e28e8ffd9d3ab01b1ae6d8b6';
 const EPOCH = '42';
@@ -52,6 +52,29 @@ describe('parseSubmissionKey', () => {
   test('a slot with a leading zero is rejected', () => rejected(`${MARKET}.42.p.07`, /slot id "07"/));
 
   test('an empty slot is rejected', () => rejected(`${MARKET}.42.p.`, /slot id ""/));
+});
+
+test('submissionKeyParser answers as parseSubmissionKey, well-formed or not', () => {
+  const parse = submissionKeyParser(MARKET, EPOCH);
+  const cases = [
+    `${MARKET}.42.aave_v3:0xabc:UNISWAPV2.17`,
+    `${MARKET}.42.p.0`,
+    `${MARKET}.42.p`,
+    `${MARKET}.42.p.q.7`,
+    `${MARKET}.42..7`,
+    `${MARKET}.42.p.`,
+    `${MARKET}.42.p.07`,
+    `${MARKET}.42.p.-1`,
+    `${MARKET}.420.p.7`,
+    `${MARKET}.4.p.7`,
+    `${MARKET}.042.p.7`,
+    `${MARKET}0.42.p.7`,
+    `${MARKET.toUpperCase()}.42.p.7`,
+    `${MARKET}.42.p.7.`,
+    '',
+    '.',
+  ];
+  for (const key of cases) assert.deepEqual(parse(key), parseSubmissionKey(key, MARKET, EPOCH), key);
 });
 
 describe('arrangeBatches', () => {
