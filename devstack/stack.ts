@@ -1,9 +1,9 @@
-// devstack/: the local stack of real services (Hardhat with the test contracts, redis-server, the
-// Temporal dev server, a relayer stand-in, worker processes), shared by `npm run dev`, the tests and the bench.
 /**
- * The whole collector on real services, as the e2e tests use it: a Hardhat node with our test
- * contracts, redis-server, the relayer stand-in, the Temporal dev server, and seqflow's own
- * worker process (`src/worker.ts`) configured purely through its environment.
+ * devstack/: the local stack of real services, shared by `npm run dev`, the tests and the bench.
+ * Here the whole collector on it: a Hardhat node with our test contracts, redis-server, the
+ * relayer stand-in, the Temporal dev server, and seqflow's own worker processes
+ * (`src/worker.ts`), configured purely through their environment and started as
+ * `npm run worker` starts one.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -15,6 +15,15 @@ import { startRpcProxy, type RpcProxy } from './rpc-proxy.js';
 import { PROJECT_ROOT, connectTemporal, type TemporalServer } from './temporal.js';
 
 export const RELAYER_TOKEN = 'test-write-token';
+
+/**
+ * How `npm run worker` (package.json) starts the worker, and so this stack: glibc's malloc held
+ * to two arenas (the per-thread arenas of Temporal's core, gRPC and undici held about 40 MiB of
+ * RSS) and V8's young generation small (2 MiB semi-spaces: an epoch's garbage is collected
+ * young, not kept as room). `npm run bench` measures the worker with them.
+ */
+export const WORKER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+export const WORKER_NODE_ARGS = ['--max-semi-space-size=2'] as const;
 
 export type WorkerProcess = ServiceProcess & { metricsUrl: string };
 
@@ -92,9 +101,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const worker = await spawnService({
         name: 'worker',
         command: process.execPath,
-        args: [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
+        args: [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
         cwd: PROJECT_ROOT,
-        env: { ...env, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...extraEnv },
+        env: { ...env, ...WORKER_ENV, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...extraEnv },
         ready: async (w) => w.log().includes('seqflow worker ready'),
         readyTimeoutMs: 60_000,
       });

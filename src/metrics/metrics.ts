@@ -5,7 +5,7 @@
  * The per-market figures that the market workflow keeps (head, cursor, epoch counters, health)
  * are read from its status at scrape time (see markets.ts), so every worker reports the same.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RpcObserver } from '../chain/jsonrpc.js';
 
 /** What an epoch's activities report (activities/batches.ts). */
@@ -31,6 +31,12 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 export class WorkerMetrics implements EpochMetrics, FollowerMetrics, RelayerMetrics, RpcObserver {
   readonly registry = new Registry();
+
+  constructor() {
+    // The process's own series (prom-client's defaults: CPU, resident memory, V8 heap spaces,
+    // event loop lag, GC), as every Node service exports them.
+    collectDefaultMetrics({ register: this.registry });
+  }
 
   private readonly rpcRequests = new Counter({ name: 'seqflow_rpc_requests_total', help: 'JSON-RPC HTTP requests by node, method (a batch counts once, by its first method) and outcome (ok, error: a JSON-RPC error, transport: no usable answer)', labelNames: ['node', 'method', 'outcome'], registers: [this.registry] });
   private readonly rpcDuration = new Histogram({ name: 'seqflow_rpc_request_duration_seconds', help: 'JSON-RPC HTTP request latency by node and method', labelNames: ['node', 'method'], buckets: LATENCY_BUCKETS, registers: [this.registry] });

@@ -14,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import type { ChainClient } from '../../src/chain/rpc.js';
 import { MarketObserver } from '../../src/metrics/markets.js';
 import { WorkerMetrics } from '../../src/metrics/metrics.js';
+import { WORKER_ENV, WORKER_NODE_ARGS } from '../../devstack/stack.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const readText = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
@@ -50,6 +51,8 @@ function seqflowMetrics(): Map<string, { histogram: boolean; labels: string[] }>
   new MarketObserver({} as Client, {} as ChainClient, [], 100).register(metrics.registry);
   const found = new Map<string, { histogram: boolean; labels: string[] }>();
   for (const m of metrics.registry.getMetricsAsArray()) {
+    // prom-client's process and Node.js defaults are not seqflow's to document or chart.
+    if (!m.name.startsWith('seqflow_')) continue;
     // prom-client keeps each metric's label names from its constructor; its typings omit them.
     const labels = [...((m as unknown as { labelNames: readonly string[] }).labelNames ?? [])];
     found.set(m.name, { histogram: m instanceof Histogram, labels });
@@ -385,4 +388,15 @@ describe('Grafana (deploy/grafana/)', () => {
     assert.ok(temporal.has('temporal_workflow_task_schedule_to_start_latency_seconds_bucket'));
     assert.ok(temporal.has('temporal_activity_execution_latency_seconds_bucket'));
   });
+});
+
+test('the worker also exports the process\'s own series (resident memory, V8 heap, event loop lag)', async () => {
+  const names = new WorkerMetrics().registry.getMetricsAsArray().map((m) => m.name);
+  for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) assert.ok(names.includes(name), name);
+});
+
+test('npm run worker starts the worker as the local stack (and so the tests and the bench) does', () => {
+  const script = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts.worker!;
+  const expected = `${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${WORKER_NODE_ARGS.join(' ')} --import tsx src/worker.ts`;
+  assert.equal(script, expected);
 });
