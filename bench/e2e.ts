@@ -53,6 +53,43 @@ function rssBytes(pid: number): number | null {
   }
 }
 
+/** CPU time (user + system, ms) of every process on the machine by role, from /proc: the worker (`workerPid`), this bench, redis-server, the Temporal dev server, Hardhat, and the rest. */
+export function cpuByRole(workerPid: number): Record<'worker' | 'bench' | 'redis' | 'temporal' | 'hardhat' | 'other', number> {
+  const totals = { worker: 0, bench: 0, redis: 0, temporal: 0, hardhat: 0, other: 0 };
+  // Clock ticks: 100 a second on Linux.
+  const TICK_MS = 10;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      const pid = Number(entry);
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const role =
+        pid === workerPid ? 'worker' : pid === process.pid ? 'bench' : cmdline.includes('redis-server') ? 'redis' : cmdline.includes('start-dev') ? 'temporal' : cmdline.includes('hardhat') ? 'hardhat' : 'other';
+      totals[role] += ms;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return totals;
+}
+
+/** The worker's memory as its /metrics reports it (prom-client's process series), MiB: resident, V8 heap used and total, external. */
+export async function workerMemory(metricsUrl: string): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number }> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const round1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    rss: round1(value('process_resident_memory_bytes')),
+    heapUsed: round1(value('nodejs_heap_size_used_bytes')),
+    heapTotal: round1(value('nodejs_heap_size_total_bytes')),
+    external: round1(value('nodejs_external_memory_bytes')),
+  };
+}
+
 /** Samples a process's RSS every `everyMs` until stopped. */
 export function sampleRss(pid: number, everyMs: number): { samples: Array<{ atMs: number; bytes: number }>; stop(): void } {
   const samples: Array<{ atMs: number; bytes: number }> = [];

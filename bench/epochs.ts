@@ -11,9 +11,10 @@
  * BENCH_IDLE_SECONDS, BENCH_IDLE_MAX_SECONDS, BENCH_SOAK_ROUNDS, BENCH_SOAK_MARKETS,
  * BENCH_SOAK_SUBMISSIONS), to run them small while developing.
  */
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMarket } from '../src/status.js';
-import { envNumber, sampleRss, scopeOf, startE2e, workerNodeArgs, type E2e, type Release } from './e2e.js';
+import { cpuByRole, envNumber, sampleRss, workerMemory, scopeOf, startE2e, workerNodeArgs, type E2e, type Release } from './e2e.js';
 import { describeTally, epochOfWorkflow, epochSteps, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type EpochSteps } from './measures.js';
 import { mib, type Report } from './report.js';
 import { activityInSpan, attributeCost, meanCost, workflowTasksCompleted, type Cost, type RunHistory } from './temporal-cost.js';
@@ -99,7 +100,9 @@ export async function benchEpochs(report: Report): Promise<void> {
       const markets = e2e.stack.chain.markets.slice(0, count);
       await e2e.startMarkets(markets);
       const rss = sampleRss(worker.pid, 1000);
+      const cpuBefore = cpuByRole(worker.pid);
       const run = await runRounds(e2e, markets, epochs, submissions);
+      const cpuAfter = cpuByRole(worker.pid);
       rss.stop();
       configs.push({ label, releases: run.releases, ends: run.ends });
 
@@ -115,10 +118,24 @@ export async function benchEpochs(report: Report): Promise<void> {
       });
       report.target({ id: '1', name: `window end → last finalizer push p99, ${label}`, measured: s.p99, bound: 300, unit: 'ms', kind: 'max', note: `p50 ${s.p50} ms, max ${s.max} ms, ${s.n} epochs` });
 
+      // What bounds the latency on a shared machine: every process's CPU per epoch, and per round against the cores.
+      const perEpoch = (Object.keys(cpuAfter) as Array<keyof typeof cpuAfter>).map((role) => [role, (cpuAfter[role] - cpuBefore[role]) / run.releases.length] as const);
+      const perRound = perEpoch.reduce((sum, [, ms]) => sum + ms, 0) * count;
+      report.row({
+        case: `CPU per epoch by process, ${label}`,
+        ms: 0,
+        note: `${perEpoch.map(([role, ms]) => `${role} ${Math.round(ms)} ms`).join(', ')}; ${Math.round(perRound)} ms of CPU a round of ${count} epoch${count > 1 ? 's' : ''} (rounds ${Math.round((run.roundEnds.at(-1)! - run.roundEnds[0]!) / Math.max(1, run.roundEnds.length - 1))} ms apart), on ${os.cpus().length} cores`,
+      });
+
       // Steady: after the first fifth of the rounds.
       const warmedUpAt = run.roundEnds[Math.min(run.roundEnds.length, Math.ceil(epochs / 5)) - 1]!;
       const steady = steadyRss(rss.samples.map((x) => x.bytes), rss.samples.filter((x) => x.atMs < warmedUpAt).length);
-      report.row({ case: `worker RSS, ${label}`, ms: 0, note: `median ${mib(steady.median)} MiB, max ${mib(steady.max)} MiB over ${steady.samples} samples (1 s) after the first ${Math.ceil(epochs / 5)} rounds` });
+      const memory = await workerMemory(worker.metricsUrl);
+      report.row({
+        case: `worker RSS, ${label}`,
+        ms: 0,
+        note: `median ${mib(steady.median)} MiB, max ${mib(steady.max)} MiB over ${steady.samples} samples (1 s) after the first ${Math.ceil(epochs / 5)} rounds; at the end RSS ${memory.rss}, main V8 heap used ${memory.heapUsed} of ${memory.heapTotal}, external ${memory.external} MiB`,
+      });
       if (count > 1) report.target({ id: '4', name: `worker RSS steady, ${label} (median after warm-up)`, measured: mib(steady.median), bound: 250, unit: 'MiB', kind: 'max', note: `max ${mib(steady.max)} MiB` });
     }
 
