@@ -1,9 +1,9 @@
 /**
  * What a bench section reports: measured rows (time, requests, memory, a note) and issue
  * targets (the figure, the bound, and whether it was met), printed side by side and written to
- * bench/results.json with the machine's load. Nothing here is asserted.
+ * bench/results.json with the machine's load (each section's latest run). Nothing here is asserted.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -22,6 +22,8 @@ export interface Row {
 
 /** One of issue 9's targets: `measured` and `bound` in `unit`; `upstream` the same figure for the Go service's pattern, where there is one. */
 export interface Target {
+  /** Set by the report: the section that measured it. */
+  section?: string;
   id: string;
   name: string;
   measured: number;
@@ -47,13 +49,13 @@ export async function redisCommands(redis: Redis): Promise<number> {
 export class Report {
   readonly rows: Row[] = [];
   readonly targets: Target[] = [];
-  private readonly load: number[][] = [];
+  private readonly runs: SectionRun[] = [];
   private section = '';
 
   /** Rows and targets reported from now on belong to `name`. */
   begin(name: string): void {
     this.section = name;
-    this.load.push(os.loadavg());
+    this.runs.push({ section: name, at: new Date().toISOString(), loadAtStart: os.loadavg() });
   }
 
   row(row: Omit<Row, 'section'>): void {
@@ -61,7 +63,7 @@ export class Report {
   }
 
   target(target: Target): void {
-    this.targets.push(target);
+    this.targets.push({ section: this.section, ...target });
   }
 
   /** Runs `fn` and reports its time and heap: peak growth while it ran, growth kept after a GC. */
@@ -109,19 +111,46 @@ export class Report {
     );
   }
 
-  /** Writes bench/results.json: the machine, its load at each section's start and at the end, rows and targets. */
+  /**
+   * Writes bench/results.json: the machine, and for each section its latest run (when, with
+   * which arguments, the load at its start), rows and targets. Sections not run this time keep
+   * what the file held for them, so that runs of single sections add up to one picture.
+   */
   write(file: string, args: string[]): void {
     const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
-    const results = {
-      at: new Date().toISOString(),
-      args,
+    const ran = new Set(this.runs.map((r) => r.section));
+    const kept = readResults(file);
+    const keep = <T extends { section?: string }>(items: readonly T[] | undefined) => (items ?? []).filter((x) => x.section !== undefined && !ran.has(x.section));
+    const results: Results = {
       machine,
-      loadAverages: { atSectionStarts: this.load, atEnd: os.loadavg() },
-      rows: this.rows,
-      targets: this.targets.map((t) => ({ ...t, met: met(t), ...(t.upstream === undefined ? {} : { upstreamRatio: ratio(t.upstream, t.measured) }) })),
+      sections: [...keep(kept?.sections), ...this.runs.map((r) => ({ ...r, args }))],
+      rows: [...keep(kept?.rows), ...this.rows],
+      targets: [...keep(kept?.targets), ...this.targets.map((t) => ({ ...t, met: met(t), ...(t.upstream === undefined ? {} : { upstreamRatio: ratio(t.upstream, t.measured) }) }))],
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   }
+}
+
+/** When a section ran and the machine's load averages (1, 5, 15 min) at its start. */
+interface SectionRun {
+  section: string;
+  at: string;
+  loadAtStart: number[];
+  args?: string[];
+}
+
+interface Results {
+  machine: Record<string, unknown>;
+  sections: SectionRun[];
+  rows: Row[];
+  targets: Array<Target & { met: boolean; upstreamRatio?: number }>;
+}
+
+/** What `file` holds in this layout; null if it is missing or in an older one (its sections are then not kept). */
+function readResults(file: string): Results | null {
+  if (!existsSync(file)) return null;
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Results>;
+  return Array.isArray(parsed.sections) && Array.isArray(parsed.rows) && Array.isArray(parsed.targets) ? (parsed as Results) : null;
 }
 
 const met = (t: Target) => (t.kind === 'max' ? t.measured <= t.bound : t.measured >= t.bound);

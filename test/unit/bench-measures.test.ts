@@ -1,7 +1,11 @@
 /** The end-to-end bench's pure figures (bench/measures.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closingBlock, epochOfWorkflow, median, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type MinedBlock } from '../../bench/measures.js';
+import { closingBlock, epochOfWorkflow, epochSteps, median, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type MinedBlock } from '../../bench/measures.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Report } from '../../bench/report.js';
 import { batchPreparationWorkflowId, marketWorkflowId } from '../../src/workflows/definitions.js';
 
 test("an epoch's workflows: its batch preparation's ID and any ID under it; the market's are no epoch's", () => {
@@ -61,4 +65,52 @@ test('deliveries: lost, doubled, wrong counts and relayer answers, each epoch co
     ]),
     { epochs: 7, lost: 1, doubled: 2, wrongCount: 2, relayerWrong: 2, relayerRepeated: 1 },
   );
+});
+
+test("an epoch run's steps from its history: the timer, and each activity's last start and its completion", () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 12, 0, s)).toISOString();
+  const scheduled = (id: number, name: string) => ({ eventId: String(id), eventType: 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED', eventTime: at(id), activityTaskScheduledEventAttributes: { activityType: { name } } });
+  const step = (id: number, type: 'STARTED' | 'COMPLETED', of: number) => ({
+    eventId: String(id),
+    eventType: `EVENT_TYPE_ACTIVITY_TASK_${type}`,
+    eventTime: at(id),
+    [`activityTask${type === 'STARTED' ? 'Started' : 'Completed'}EventAttributes`]: { scheduledEventId: String(of) },
+  });
+  const events = [
+    { eventId: '1', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED', eventTime: at(1) },
+    { eventId: '2', eventType: 'EVENT_TYPE_TIMER_FIRED', eventTime: at(2) },
+    scheduled(3, 'prepareEpoch'),
+    step(4, 'STARTED', 3),
+    step(5, 'COMPLETED', 3),
+    // A rebased window: the timer again, and prepareEpoch again (its last run counts).
+    { eventId: '6', eventType: 'EVENT_TYPE_TIMER_FIRED', eventTime: at(6) },
+    scheduled(7, 'prepareEpoch'),
+    step(8, 'STARTED', 7),
+    step(9, 'COMPLETED', 7),
+    scheduled(10, 'submitEpoch'),
+    step(11, 'STARTED', 10),
+    step(12, 'COMPLETED', 10),
+  ];
+  const ms = (s: number) => Date.parse(at(s));
+  assert.deepEqual(epochSteps(events), { timerFired: ms(2), prepareStarted: ms(8), prepareCompleted: ms(9), submitStarted: ms(11), submitCompleted: ms(12) });
+  assert.deepEqual(epochSteps(events.slice(0, 3)), { timerFired: ms(2), prepareStarted: null, prepareCompleted: null, submitStarted: null, submitCompleted: null });
+});
+
+test('results.json keeps each section\'s latest run: a run replaces the sections it ran and keeps the others', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-')), 'results.json');
+  const run = (sections: Record<string, number>, args: string[]) => {
+    const report = new Report();
+    for (const [name, value] of Object.entries(sections)) {
+      report.begin(name);
+      report.row({ case: `${name} case`, ms: value });
+      report.target({ id: '1', name: `${name} target`, measured: value, bound: 10, unit: 'ms', kind: 'max' });
+    }
+    report.write(file, args);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as { sections: Array<{ section: string; args: string[] }>; rows: Array<{ section: string; ms: number }>; targets: Array<{ section: string; measured: number; met: boolean }> };
+  };
+  run({ a: 1, b: 2 }, []);
+  const after = run({ b: 20, c: 3 }, ['--only', 'b,c']);
+  assert.deepEqual(after.rows.map((r) => [r.section, r.ms]), [['a', 1], ['b', 20], ['c', 3]]);
+  assert.deepEqual(after.targets.map((t) => [t.section, t.measured, t.met]), [['a', 1, true], ['b', 20, false], ['c', 3, true]]);
+  assert.deepEqual(after.sections.map((s) => [s.section, s.args.join(' ')]), [['a', ''], ['b', '--only b,c'], ['c', '--only b,c']]);
 });
