@@ -245,7 +245,9 @@ test('windows closing together share the worker\'s head reads and read their blo
   const heads = during.filter((c) => c.method === 'eth_blockNumber').length;
   assert.ok(pollsDuring >= 5 * 5, `${pollsDuring} polls of the 5 windows in 1.5 s`);
   assert.ok(heads <= pollsDuring / 3, `${heads} head reads for ${pollsDuring} polls: shared`);
-  assert.equal(during.filter((c) => c.method === 'eth_getBlockByNumber').length, heads, 'one header per head read: the windows\' blocks are not read again');
+  // A head read is eth_blockNumber then its block: one may straddle either end of the span.
+  const headers = during.filter((c) => c.method === 'eth_getBlockByNumber').length;
+  assert.ok(Math.abs(headers - heads) <= 1, `${headers} headers for ${heads} head reads: one each, the windows' blocks are not read again`);
   const past = await mineAt(t + WINDOW + 1);
   for (const prepared of await Promise.all(runs.map((r) => r.result))) {
     assert.ok(prepared.kind === 'prepared');
