@@ -7,9 +7,12 @@
  * the histories of the run, and checks what came out against what went in.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { ContractTransactionResponse } from 'ethers';
 import * as keys from '../src/domain/keys.js';
+import { batchPreparationWorkflowId, marketWorkflowId } from '../src/workflows/definitions.js';
 import { seqflowJson } from '../devstack/cli.js';
 import { submissionKey } from '../devstack/dequeuer.js';
 import { marketStatus } from '../test/support/epochs.js';
@@ -148,6 +151,13 @@ export interface E2e {
   runs(): Promise<RunHistory[]>;
   /** What the finalizer, Redis and the relayer got for each release. */
   deliveries(releases: readonly Release[]): Promise<EpochDelivery[]>;
+  /**
+   * Writes, for each release, its epoch run's and its market's histories (proto-JSON, as
+   * `temporal workflow show --output json`) and descriptions into a new directory under the
+   * system's temp directory, for finding out afterwards why it did not complete; returns the
+   * directory.
+   */
+  keepEvidence(releases: readonly Release[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -262,6 +272,25 @@ export async function startE2e(opts: { markets: number; windowSeconds: number; b
         batchCountKey: counts[i] ?? null,
         relayerBatchSizes: accepted.filter((a) => a.json.epochID === Number(r.epochId) && String(a.json.dataMarketAddress).toLowerCase() === r.market.toLowerCase()).map((a) => Number(a.json.batchSize)),
       }));
+    },
+    async keepEvidence(releases) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqflow-bench-evidence-'));
+      const save = async (workflowId: string, file: string) => {
+        try {
+          const handle = temporal.client.workflow.getHandle(workflowId);
+          const description = await handle.describe();
+          fs.writeFileSync(path.join(dir, `${file}.describe.json`), JSON.stringify({ status: description.status.name, runId: description.runId, historyLength: description.historyLength, startTime: description.startTime, closeTime: description.closeTime }, null, 2));
+          fs.writeFileSync(path.join(dir, `${file}.history.json`), historyToJSON(await handle.fetchHistory()));
+        } catch (err) {
+          fs.writeFileSync(path.join(dir, `${file}.error.txt`), String(err));
+        }
+      };
+      for (const r of releases) {
+        const name = `${r.market.toLowerCase()}-${r.epochId}`;
+        await save(batchPreparationWorkflowId(r.market, r.epochId), `epoch-${name}`);
+        await save(marketWorkflowId(r.market), `market-${name}`);
+      }
+      return dir;
     },
     async stop() {
       await finalizer!.stop();

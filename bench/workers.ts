@@ -137,7 +137,11 @@ export async function benchWorkers(report: Report): Promise<void> {
       kind: 'max',
       note: `of ${three.releases.length}, ${DRAIN_MS / 1000} s after the last release; p99 ${spread(three.latencies).p99} ms`,
     });
-    report.row({ case: `every epoch of the section, checked at its end (${all.length})`, ms: 0, note: describeTally(tallyDeliveries(await e2e.deliveries(all))) });
+    const deliveries = await e2e.deliveries(all);
+    // Epochs not (or not rightly) delivered: their runs' and markets' histories are kept to find out why.
+    const failed = all.filter((_, i) => wrong(tallyDeliveries([deliveries[i]!])) > 0);
+    const evidence = failed.length > 0 ? `; histories of the ${failed.length} kept in ${await e2e.keepEvidence(failed.slice(0, 20))}` : '';
+    report.row({ case: `every epoch of the section, checked at its end (${all.length})`, ms: 0, note: describeTally(tallyDeliveries(deliveries)) + evidence });
   } finally {
     await e2e.stop();
   }
