@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { ethers } from 'ethers';
 import type { Redis } from 'ioredis';
-import { createBatchActivities, type RedisWorkLimits } from '../../src/activities/batches.js';
-import { ChainClient } from '../../src/chain/rpc.js';
+import type { RedisWorkLimits } from '../../src/activities/batches.js';
 import * as keys from '../../src/domain/keys.js';
-import { AdaptiveRange } from '../../src/follower/range.js';
 import { failure, runActivity } from '../support/activity-env.js';
+import { batchActivitiesWithoutChain, madeUpHashes, storeBlockHashes } from '../support/stored-window.js';
 import { fileSubmission, submissionKey } from '../../devstack/dequeuer.js';
 import { startRedis, type RedisServer } from '../../devstack/redis.js';
 import { interrupted, WorkerKilled, type Interruption } from './interrupted-redis.js';
@@ -22,23 +21,14 @@ const A = ethers.getAddress('0x' + 'a1b2'.repeat(10));
 const a = A.toLowerCase();
 /** Blocks whose hashes the follower "stored": the window of every epoch below, no chain needed. */
 const FIRST = 2000;
-const HASHES = [FIRST, FIRST + 1, FIRST + 2].map((n) => '0x' + n.toString(16).padStart(64, '0'));
+const HASHES = madeUpHashes(FIRST, 3);
 /** Three members per read: the header holding six submissions is scanned. Chunks: two batches, two slots. */
 const LIMITS: RedisWorkLimits = { membersPerRead: 3, chunk: { bytes: 10_000, batches: 2, slots: 2 }, pushBytes: 150 };
 
 let redis: RedisServer | undefined;
-const chain = new ChainClient(['http://127.0.0.1:9']);
 
 /** Batch activities with one project per batch and LIMITS, on `client` (the real one unless interrupted). */
-const activitiesOn = (client: Redis) =>
-  createBatchActivities({
-    chain,
-    redis: client,
-    batchSize: 1,
-    window: { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 },
-    range: new AdaptiveRange(2000),
-    limits: LIMITS,
-  });
+const activitiesOn = (client: Redis) => batchActivitiesWithoutChain(client, { market: A, batchSize: 1, limits: LIMITS });
 
 before(async () => {
   redis = await startRedis();
@@ -46,7 +36,7 @@ before(async () => {
 
 beforeEach(async () => {
   await redis!.client.flushdb();
-  await redis!.client.mset(HASHES.flatMap((h, i) => [keys.blockHashByNumber(FIRST + i), h]));
+  await storeBlockHashes(redis!.client, FIRST, HASHES);
 });
 
 after(async () => {
@@ -217,7 +207,7 @@ test('a header set larger than a read is read by SSCAN, a cursor at a time, ever
       };
     },
   });
-  const reads = createBatchActivities({ chain, redis: watched, batchSize: 50, window: { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 }, range: new AdaptiveRange(2000), limits: { ...LIMITS, membersPerRead: 100 } });
+  const reads = batchActivitiesWithoutChain(watched, { market: A, batchSize: 50, limits: { ...LIMITS, membersPerRead: 100 } });
   const prepared = await runActivity(reads.prepareBatches, { market: A, epochId: '24', fromBlock: FIRST, toBlock: FIRST + 2, day: '9' });
   assert.deepEqual(prepared, { batchCount: 4, submissionCount: 152, malformedCount: 0, storedNow: true });
   assert.ok(scanned.length >= 3, `150 members at COUNT 50: ${scanned.length} SSCAN calls`);
@@ -254,7 +244,7 @@ test('an epoch of more batches than a push script is given: all pushed once, in 
   const pipeline = redis!.client.pipeline();
   for (const p of projects) pipeline.sadd(keys.snapshotCollector(a, '32', HASHES[0]!), key('32', p, 1));
   await pipeline.exec();
-  const big = createBatchActivities({ chain, redis: redis!.client, batchSize: 1, window: { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 }, range: new AdaptiveRange(2000) });
+  const big = batchActivitiesWithoutChain(redis!.client, { market: A, batchSize: 1 });
   const prepared = await runActivity(big.prepareBatches, { market: A, epochId: '32', fromBlock: FIRST, toBlock: FIRST + 2, day: '9' });
   assert.equal(prepared.batchCount, 230);
   assert.deepEqual(await runActivity(big.pushBatchesToFinalizer, { market: A, epochId: '32', batchCount: 230 }), { pushedNow: 230 });

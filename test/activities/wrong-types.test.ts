@@ -10,13 +10,12 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { ethers } from 'ethers';
 import type { Redis } from 'ioredis';
-import { createBatchActivities } from '../../src/activities/batches.js';
 import { createRelayerActivities } from '../../src/activities/relayer.js';
 import { createRewardActivities } from '../../src/activities/rewards.js';
 import { ChainClient } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
-import { AdaptiveRange } from '../../src/follower/range.js';
 import { runActivity } from '../support/activity-env.js';
+import { batchActivitiesWithoutChain, madeUpHashes, storeBlockHashes } from '../support/stored-window.js';
 import { fileSubmission } from '../../devstack/dequeuer.js';
 import { startRedis, type RedisServer } from '../../devstack/redis.js';
 import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
@@ -27,25 +26,18 @@ const a = A.toLowerCase();
 const TOKEN = 'token';
 /** Blocks whose hashes the follower "stored": the window of the epochs below, no chain needed. */
 const FIRST = 1000;
-const HASHES = [FIRST, FIRST + 1].map((n) => '0x' + n.toString(16).padStart(64, '0'));
+const HASHES = madeUpHashes(FIRST, 2);
 
 let redis: RedisServer | undefined;
 let relayer: RelayerStandIn | undefined;
-let batches: ReturnType<typeof createBatchActivities>;
+let batches: ReturnType<typeof batchActivitiesWithoutChain>;
 let relayerActivities: ReturnType<typeof createRelayerActivities>;
 let rewards: ReturnType<typeof createRewardActivities>;
 
 // No chain is asked: every block hash the tests use is stored.
 const chain = new ChainClient(['http://127.0.0.1:9']);
 /** The batch activities (BATCH_SIZE 1) on `client`. */
-const batchesOn = (client: Redis) =>
-  createBatchActivities({
-    chain,
-    redis: client,
-    batchSize: 1,
-    window: { contract: A, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 },
-    range: new AdaptiveRange(2000),
-  });
+const batchesOn = (client: Redis) => batchActivitiesWithoutChain(client, { market: A, batchSize: 1 });
 
 before(async () => {
   [redis, relayer] = await Promise.all([startRedis(), startRelayer(TOKEN)]);
@@ -57,7 +49,7 @@ before(async () => {
 
 beforeEach(async () => {
   await redis!.client.flushdb();
-  await redis!.client.mset(HASHES.flatMap((h, i) => [keys.blockHashByNumber(FIRST + i), h]));
+  await storeBlockHashes(redis!.client, FIRST, HASHES);
   relayer!.requests.length = 0;
 });
 

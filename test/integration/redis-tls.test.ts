@@ -13,15 +13,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ethers } from 'ethers';
 import { Redis } from 'ioredis';
-import { createBatchActivities } from '../../src/activities/batches.js';
 import { namingRedisOutage } from '../../src/activities/redis-outage.js';
-import { ChainClient } from '../../src/chain/rpc.js';
 import { loadWorkerConfig } from '../../src/config.js';
 import * as keys from '../../src/domain/keys.js';
-import { AdaptiveRange } from '../../src/follower/range.js';
 import { REDIS_ACL_RULES, RedisConnection } from '../../src/services/redis.js';
 import { runActivity } from '../support/activity-env.js';
 import { certificate } from '../support/certs.js';
+import { batchActivitiesWithoutChain } from '../support/stored-window.js';
 import { fileSubmission } from '../../devstack/dequeuer.js';
 import { freePort, spawnService, type ServiceProcess } from '../../devstack/process.js';
 import { PROJECT_ROOT, connectTemporal, runWorkerToExit, type TemporalServer } from '../../devstack/temporal.js';
@@ -147,8 +145,7 @@ test("an epoch's batches are stored and pushed through the restricted user", asy
       { projectId: 'aggregate:0xdef:UNISWAP', slotId: 1, header: hashes[1]! },
     ];
     for (const s of submissions) await fileSubmission(admin!, { market: MARKET, epochId: 9, ...s });
-    const window = { contract: MARKET, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 };
-    const activities = namingRedisOutage(connection, createBatchActivities({ chain: new ChainClient(['http://127.0.0.1:1']), redis: connection.client, batchSize: 1, window, range: new AdaptiveRange(2000) }));
+    const activities = namingRedisOutage(connection, batchActivitiesWithoutChain(connection.client, { market: MARKET, batchSize: 1 }));
 
     const prepared = await runActivity(activities.prepareBatches, { market: MARKET, epochId: '9', fromBlock: 101, toBlock: 102, day: '4' });
     assert.deepEqual(prepared, { batchCount: 2, submissionCount: 3, malformedCount: 0, storedNow: true });
@@ -176,8 +173,7 @@ test('a user lacking a command fails the activity naming the command and its key
     const m = MARKET.toLowerCase();
     await admin!.set(keys.batchSubmissions(m, '10', 1), '{}');
     const queued = await admin!.llen(keys.finalizerQueue);
-    const window = { contract: MARKET, confirmations: 2, maxReorgDepth: 64, closeWaitMs: 1000, pollIntervalMs: 100 };
-    const activities = namingRedisOutage(connection, createBatchActivities({ chain: new ChainClient(['http://127.0.0.1:1']), redis: connection.client, batchSize: 1, window, range: new AdaptiveRange(2000) }));
+    const activities = namingRedisOutage(connection, batchActivitiesWithoutChain(connection.client, { market: MARKET, batchSize: 1 }));
     await assert.rejects(runActivity(activities.pushBatchesToFinalizer, { market: MARKET, epochId: '10', batchCount: 1 }), (err: Error) => {
       assert.match(
         err.message,
