@@ -21,6 +21,7 @@ import { startStack, type Stack } from '../devstack/stack.js';
 import { startChainClock, type ChainClock } from './chain-clock.js';
 import { Finalizer } from './finalizer.js';
 import { epochKey, epochOfWorkflow, type EpochDelivery } from './measures.js';
+import { mib } from './report.js';
 import type { EpochScope, HistoryEvent, RunHistory } from './temporal-cost.js';
 
 /** Slots per project in a filed epoch (bench/batches.ts files the same shape): 10k submissions are 1,000 projects. */
@@ -83,13 +84,12 @@ export function cpuByRole(workerPid: number): Record<'worker' | 'bench' | 'redis
 /** The worker's memory as its /metrics reports it (prom-client's process series), MiB: resident, V8 heap used and total, external. */
 export async function workerMemory(metricsUrl: string): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number }> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  const round1 = (x: number) => Math.round(x * 10) / 10;
+  const mibOf = (name: string) => mib(Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN));
   return {
-    rss: round1(value('process_resident_memory_bytes')),
-    heapUsed: round1(value('nodejs_heap_size_used_bytes')),
-    heapTotal: round1(value('nodejs_heap_size_total_bytes')),
-    external: round1(value('nodejs_external_memory_bytes')),
+    rss: mibOf('process_resident_memory_bytes'),
+    heapUsed: mibOf('nodejs_heap_size_used_bytes'),
+    heapTotal: mibOf('nodejs_heap_size_total_bytes'),
+    external: mibOf('nodejs_external_memory_bytes'),
   };
 }
 

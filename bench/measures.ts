@@ -6,6 +6,7 @@
  */
 import { batchPreparationWorkflowId } from '../src/workflows/definitions.js';
 import { quantile } from './report.js';
+import { attributesOf, type HistoryEvent } from './temporal-cost.js';
 
 /** `<market in lower case>/<epochId>`: how the bench names an epoch. */
 export const epochKey = (market: string, epochId: string | number) => `${market.toLowerCase()}/${epochId}`;
@@ -142,12 +143,12 @@ export interface EpochSteps {
 }
 
 /** The steps of one epoch run (an `epochWorkflow` history, events in Temporal's proto-JSON). */
-export function epochSteps(events: ReadonlyArray<{ eventId: string; eventType: string; eventTime?: string; [k: string]: unknown }>): EpochSteps {
+export function epochSteps(events: readonly HistoryEvent[]): EpochSteps {
   const steps: EpochSteps = { timerFired: null, prepareStarted: null, prepareCompleted: null, submitStarted: null, submitCompleted: null };
   const at = (e: { eventTime?: string }) => (e.eventTime ? Date.parse(e.eventTime) : null);
   const activityBySchedule = new Map<string, string>();
   for (const e of events) {
-    const attrs = (e[Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? ''] ?? {}) as { activityType?: { name?: string }; scheduledEventId?: string };
+    const attrs = attributesOf(e) as { activityType?: { name?: string }; scheduledEventId?: unknown };
     switch (e.eventType) {
       case 'EVENT_TYPE_TIMER_FIRED':
         steps.timerFired ??= at(e);

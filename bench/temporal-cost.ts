@@ -44,7 +44,7 @@ const isAction = (a: Action | null | undefined): a is Action => a != null;
 type Attributes = Record<string, unknown>;
 
 /** The event's attributes (the one field whose name ends in EventAttributes), or {}. */
-function attributesOf(event: HistoryEvent): Attributes {
+export function attributesOf(event: HistoryEvent): Attributes {
   const key = Object.keys(event).find((k) => k.endsWith('EventAttributes'));
   return (key ? event[key] : {}) as Attributes;
 }
