@@ -126,6 +126,12 @@ export interface Release {
   expectedBatches: number;
 }
 
+/** When a release's window ended (the block closing it was mined) and when its last batch reached the finalizer (null: not in time), wall clock ms. */
+export interface EpochEnds {
+  windowEndMs: number;
+  lastBatchMs: number | null;
+}
+
 export interface E2e {
   stack: Stack;
   clock: ChainClock;
@@ -144,7 +150,7 @@ export interface E2e {
    * reached the finalizer (null if not within `timeoutMs`), wall clock ms; once it has, drops its
    * header set, as the dequeuer's expiry would later.
    */
-  finish(release: Release, timeoutMs: number): Promise<{ windowEndMs: number; lastBatchMs: number | null }>;
+  finish(release: Release, timeoutMs: number): Promise<EpochEnds>;
   /** Waits until no epoch's workflow runs on the stack's task queue (false if one still does after `timeoutMs`), and a little more for its market to hear of it. */
   settle(timeoutMs: number): Promise<boolean>;
   /** Every run on the stack's task queue, with its history. */

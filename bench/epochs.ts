@@ -14,7 +14,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMarket } from '../src/status.js';
-import { cpuByRole, envNumber, sampleRss, workerMemory, scopeOf, startE2e, workerNodeArgs, type E2e, type Release } from './e2e.js';
+import { cpuByRole, envNumber, sampleRss, workerMemory, scopeOf, startE2e, workerNodeArgs, type E2e, type EpochEnds, type Release } from './e2e.js';
 import { describeTally, epochOfWorkflow, epochSteps, median, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type EpochSteps } from './measures.js';
 import { mib, type Report } from './report.js';
 import { activityInSpan, attributeCost, meanCost, workflowTasksCompleted, type Cost, type RunHistory } from './temporal-cost.js';
@@ -36,7 +36,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 async function runRounds(e2e: E2e, markets: readonly string[], rounds: number, submissions: number) {
   const releases: Release[] = [];
   const latencies: number[] = [];
-  const ends = new Map<string, { windowEndMs: number; lastBatchMs: number | null }>();
+  const ends = new Map<string, EpochEnds>();
   const roundEnds: number[] = [];
   let missing = 0;
   let filedLate = 0;
@@ -69,7 +69,7 @@ function describeCost(cost: Cost): string {
  * Each step of the epochs' runs against their window's end (from their histories' event times;
  * one machine, one clock): "timer fired p50 -120 / p99 +40 ms, prepareEpoch started …".
  */
-function describeSteps(runs: readonly RunHistory[], ends: ReadonlyMap<string, { windowEndMs: number; lastBatchMs: number | null }>): string {
+function describeSteps(runs: readonly RunHistory[], ends: ReadonlyMap<string, EpochEnds>): string {
   const offsets: Record<keyof EpochSteps | 'lastPush', number[]> = { timerFired: [], prepareStarted: [], prepareCompleted: [], submitStarted: [], submitCompleted: [], lastPush: [] };
   for (const run of runs) {
     const key = run.workflowType === 'epochWorkflow' ? epochOfWorkflow(run.workflowId) : null;
@@ -94,7 +94,7 @@ export async function benchEpochs(report: Report): Promise<void> {
   const e2e = await startE2e({ markets: many, windowSeconds: WINDOW_SECONDS, batchSize: BATCH_SIZE });
   try {
     const worker = await e2e.stack.startWorker({}, workerNodeArgs());
-    const configs: Array<{ label: string; releases: Release[]; ends: Map<string, { windowEndMs: number; lastBatchMs: number | null }> }> = [];
+    const configs: Array<{ label: string; releases: Release[]; ends: Map<string, EpochEnds> }> = [];
     for (const count of [1, many]) {
       const label = count === 1 ? '1 market' : `${count} markets releasing together`;
       const markets = e2e.stack.chain.markets.slice(0, count);

@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerProcess } from '../devstack/stack.js';
-import { envNumber, sampleRss, startE2e, type E2e, type Release } from './e2e.js';
+import { envNumber, sampleRss, startE2e, type E2e, type EpochEnds, type Release } from './e2e.js';
 import { describeTally, spread, steadyRss, tallyDeliveries, type DeliveryTally } from './measures.js';
 import { mib, type Report } from './report.js';
 
@@ -47,7 +47,7 @@ async function run(e2e: E2e, markets: readonly string[], seconds: number, opts: 
   const rounds = Math.max(1, Math.floor(seconds / opts.periodS));
   const t0 = Date.now();
   const releases: Release[] = [];
-  const finishing: Array<Promise<{ windowEndMs: number; lastBatchMs: number | null }>> = [];
+  const finishing: Array<Promise<EpochEnds>> = [];
   for (let i = 0; i < rounds; i++) {
     await sleep(Math.max(0, t0 + i * opts.periodS * 1000 - Date.now()));
     if (i === Math.floor(rounds / 2)) await opts.midway?.();
