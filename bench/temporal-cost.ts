@@ -252,6 +252,41 @@ export function workflowTasksCompleted(runs: readonly RunHistory[], fromMs: numb
 }
 
 /**
+ * How the workflow tasks of `runs` fared: how many timed out or failed (each is repeated by the
+ * server, on a cold cache, after a full replay), the longest from scheduled to completed (wall
+ * ms, whichever attempt completed it), and the longest history among the runs (events).
+ */
+export function workflowTaskTrouble(runs: readonly RunHistory[]): { timedOut: number; failed: number; longestMs: number; longestHistory: number } {
+  let timedOut = 0;
+  let failed = 0;
+  let longestMs = 0;
+  let longestHistory = 0;
+  for (const run of runs) {
+    longestHistory = Math.max(longestHistory, run.events.length);
+    let scheduledAt: number | null = null;
+    for (const event of run.events) {
+      const at = Date.parse(event.eventTime ?? '');
+      switch (type(event)) {
+        case 'WORKFLOW_TASK_SCHEDULED':
+          scheduledAt ??= at; // a task that timed out is scheduled again: the wait runs from the first
+          break;
+        case 'WORKFLOW_TASK_TIMED_OUT':
+          timedOut++;
+          break;
+        case 'WORKFLOW_TASK_FAILED':
+          failed++;
+          break;
+        case 'WORKFLOW_TASK_COMPLETED':
+          if (scheduledAt !== null) longestMs = Math.max(longestMs, at - scheduledAt);
+          scheduledAt = null;
+          break;
+      }
+    }
+  }
+  return { timedOut, failed, longestMs, longestHistory };
+}
+
+/**
  * Events and activity runs over a span of wall time, across `runs`: the events whose eventTime
  * falls in (fromMs, toMs], and among them the activities scheduled (one run each, plus one per
  * retry their ActivityTaskStarted records) and the local activity markers.

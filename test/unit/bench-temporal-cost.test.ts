@@ -1,7 +1,7 @@
 /** The bench's counting of Temporal's cost from histories (bench/temporal-cost.ts), on hand-made histories. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { actionsOf, activityInSpan, attributeCost, meanCost, workflowTasksCompleted, type EpochScope, type HistoryEvent, type RunHistory } from '../../bench/temporal-cost.js';
+import { actionsOf, activityInSpan, attributeCost, meanCost, workflowTaskTrouble, workflowTasksCompleted, type EpochScope, type HistoryEvent, type RunHistory } from '../../bench/temporal-cost.js';
 
 const M = '0x00000000000000000000000000000000000000aa';
 const OTHER = '0x00000000000000000000000000000000000000bb';
@@ -188,4 +188,30 @@ test('workflow tasks completed in a span, in time order across runs', () => {
     workflowTasksCompleted([run('a', [1, 30, 61]), run('b', [45])], Date.parse(at(2)), Date.parse(at(61))).map((ms) => (ms - Date.parse(at(0))) / 1000),
     [30, 45, 61],
   );
+});
+
+test('workflow task trouble: timeouts and failures counted, the wait runs from the first scheduling to the completion', () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+  const moved: RunHistory = {
+    workflowId: 'market',
+    workflowType: 'marketWorkflow',
+    events: [
+      ev(1, 'WORKFLOW_EXECUTION_STARTED', {}, at(0)),
+      ev(2, 'WORKFLOW_TASK_SCHEDULED', {}, at(0)),
+      ev(3, 'WORKFLOW_TASK_STARTED', {}, at(1)),
+      ev(4, 'WORKFLOW_TASK_COMPLETED', {}, at(2)),
+      ev(5, 'WORKFLOW_TASK_SCHEDULED', {}, at(10)),
+      ev(6, 'WORKFLOW_TASK_STARTED', {}, at(11)),
+      ev(7, 'WORKFLOW_TASK_TIMED_OUT', {}, at(21)),
+      ev(8, 'WORKFLOW_TASK_SCHEDULED', {}, at(21)),
+      ev(9, 'WORKFLOW_TASK_STARTED', {}, at(22)),
+      ev(10, 'WORKFLOW_TASK_FAILED', {}, at(23)),
+      ev(11, 'WORKFLOW_TASK_SCHEDULED', {}, at(24)),
+      ev(12, 'WORKFLOW_TASK_STARTED', {}, at(25)),
+      ev(13, 'WORKFLOW_TASK_COMPLETED', {}, at(40)),
+    ],
+  };
+  const calm: RunHistory = { workflowId: 'other', workflowType: 'marketWorkflow', events: [ev(1, 'WORKFLOW_EXECUTION_STARTED', {}, at(0)), ...task(2).map((e, i) => ({ ...e, eventTime: at(i) }))] };
+  assert.deepEqual(workflowTaskTrouble([moved, calm]), { timedOut: 1, failed: 1, longestMs: 30_000, longestHistory: 13 });
+  assert.deepEqual(workflowTaskTrouble([calm]), { timedOut: 0, failed: 0, longestMs: 2000, longestHistory: 4 });
 });
