@@ -30,6 +30,21 @@ export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
  * a child workflow); runs started before start a `batchPreparationWorkflow`, as they did.
  */
 export const EPOCH_WORKFLOW_PATCH = 'epoch-workflow';
+/**
+ * Market runs from 0.7.0 on continue as new after MARKET_RUN_MAX_EVENTS history events; runs
+ * started before go on until the server suggests it (thousands of events).
+ */
+export const BOUNDED_MARKET_RUN_PATCH = 'bounded-market-run';
+/**
+ * A market run's history bound, in events (about 20 epochs, or 17 hours idle). A worker that
+ * takes over a market (its worker died, or its cache evicted it) replays the whole run before the
+ * market goes on, about 0.5 ms of its one workflow thread per event. With runs of up to 1,843
+ * events and the 25 markets of a killed worker replaying at once on a busy 2-core machine, 92
+ * workflow tasks outlived their 10 s timeout and were repeated from scratch, holding epochs for
+ * up to 3 minutes (npm run bench -- --only workers). A new run costs about 20 events and 2
+ * actions (its start, its parameter read), none of them an epoch's.
+ */
+export const MARKET_RUN_MAX_EVENTS = 500;
 
 export interface MarketStats {
   epochsStarted: number;
@@ -129,7 +144,7 @@ export interface MarketWorkflowInput {
   startBlock?: number;
   /** State carried over by continue-as-new or from a stopped run. */
   state?: MarketState;
-  /** Test hook: continue as new once the history is longer than this many events. */
+  /** Continue as new once the history is longer than this many events (default MARKET_RUN_MAX_EVENTS; tests set fewer). */
   continueAsNewAfterEvents?: number;
 }
 

@@ -23,9 +23,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BatchPreparationInput, EpochReleased, FollowChainResult, MarketParams } from '../domain/types.js';
 import { FOLLOW_MAX_WAIT_MS, WATCH_MAX_WAIT_MS, followChain, getChainHead, loadMarketParams, pushAttestorMessages, readDayCounter, watchHead } from './activity-stubs.js';
 import {
+  BOUNDED_MARKET_RUN_PATCH,
   CHAIN_TRUTH_PATCH,
   DAYS_AND_REWARDS_PATCH,
   EPOCH_WORKFLOW_PATCH,
+  MARKET_RUN_MAX_EVENTS,
   SEARCH_ATTRIBUTES_PATCH,
   batchPreparationWorkflowId,
   epochClosedSignal,
@@ -119,6 +121,9 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   const watchesHead = patched(CHAIN_TRUTH_PATCH);
   // Runs begun before 0.5.0 keep the search attributes they were started with (none).
   const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
+  // Runs begun before 0.7.0 continue as new only when the server suggests it.
+  const bounded = patched(BOUNDED_MARKET_RUN_PATCH);
+  const maxEvents = input.continueAsNewAfterEvents ?? (bounded ? MARKET_RUN_MAX_EVENTS : Infinity);
   if (tracksDays) {
     if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
     // The day at the cursor, so that a catch-up assigns past epochs their own days.
@@ -129,7 +134,7 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
     if (!market.state.cursor) market.startAt(input.startBlock ?? (await getChainHead()).safeHead);
   }
 
-  while (!stopping && !continueAsNewDue(input)) {
+  while (!stopping && !continueAsNewDue(maxEvents)) {
     // Whatever changes the status or the day comes back here at once: pause, stop and rewind
     // cancel the poll, resume and rewind end the halted wait, and a follower result (a finality
     // violation, a new day) is acted on before the next poll. The first pass also sets what a run
@@ -194,9 +199,9 @@ export async function marketWorkflow(input: MarketWorkflowInput): Promise<Market
   return continueAsNew<typeof marketWorkflow>({ market: input.market, state: market.state, continueAsNewAfterEvents: input.continueAsNewAfterEvents });
 }
 
-function continueAsNewDue(input: MarketWorkflowInput): boolean {
+function continueAsNewDue(maxEvents: number): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength > input.continueAsNewAfterEvents);
+  return info.continueAsNewSuggested || info.historyLength > maxEvents;
 }
 
 /**

@@ -21,6 +21,12 @@ function loadFixtures(): Array<{ file: string; fixture: HistoryFixture }> {
 /** The seqflow version a fixture was recorded with, from its folder (`<scenario>@<version>/`); compares as a string while every part is one digit. */
 const versionOf = (file: string) => /@(\d+\.\d+\.\d+)\//.exec(file)![1]!;
 
+/** The IDs of the patches a run's markers record, in order. */
+const patchIdsOf = (f: HistoryFixture): string[] =>
+  ((f.history as { events?: Array<{ markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } } }> }).events ?? [])
+    .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+    .map((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id);
+
 let bundle: WorkflowBundle;
 const fixtures = loadFixtures();
 
@@ -43,18 +49,14 @@ test('fixtures cover every workflow type, a continue-as-new, a failed epoch, a d
 });
 
 test('fixtures cover the chain-truth paths of 0.3.0: orphaned and rebased epochs, a finality violation and its rewind, a day from dayCounter, a re-scan', () => {
-  const markers = (f: HistoryFixture) =>
-    ((f.history as { events: Array<{ markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } } }> }).events ?? [])
-      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
-      .map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string });
   const json = (f: HistoryFixture) => JSON.stringify(payloadsOf(f.history));
   const of = (type: string) => fixtures.filter((f) => f.fixture.workflowType === type).map((f) => f.fixture);
-  assert.ok(of('marketWorkflow').some((f) => markers(f).some((m) => m.id === 'chain-truth')), 'market runs with the chain-truth patch');
-  const windowed = of('batchPreparationWorkflow').filter((f) => markers(f).some((m) => m.id === 'chain-time-window'));
+  assert.ok(of('marketWorkflow').some((f) => patchIdsOf(f).includes('chain-truth')), 'market runs with the chain-truth patch');
+  const windowed = of('batchPreparationWorkflow').filter((f) => patchIdsOf(f).includes('chain-time-window'));
   assert.ok(windowed.length > 0, 'preparations with the chain-time-window patch');
   assert.ok(windowed.some((f) => json(f).includes('"orphaned":true')), 'a preparation that ended orphaned');
   assert.ok(windowed.some((f) => json(f).includes('"kind":"rebased"')), 'a preparation rebased onto its moved release');
-  assert.ok(of('batchPreparationWorkflow').some((f) => !markers(f).some((m) => m.id === 'chain-time-window')), 'and ones from before it, replayed on the old path');
+  assert.ok(of('batchPreparationWorkflow').some((f) => !patchIdsOf(f).includes('chain-time-window')), 'and ones from before it, replayed on the old path');
   const markets = of('marketWorkflow').map(json);
   assert.ok(markets.some((j) => j.includes('"violation":{"kind":"deep-reorg"')), 'a market halted at a deep reorg');
   assert.ok(markets.some((j) => j.includes('"violation":{"kind":"broken-chain"')), 'a market halted at a broken hash chain');
@@ -81,12 +83,10 @@ test('fixtures cover the Redis paths of 0.4.0: a market marker, a data loss repo
 test('fixtures cover the search attributes of 0.5.0: every workflow type with the search-attributes patch and its upserts, and runs from before it', () => {
   type Event = {
     eventType: string;
-    markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } };
     upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, { data: string }> } };
   };
   const events = (f: HistoryFixture) => (f.history as { events?: Event[] }).events ?? [];
-  const patchedRun = (f: HistoryFixture) =>
-    events(f).some((e) => (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).some((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id === 'search-attributes'));
+  const patchedRun = (f: HistoryFixture) => patchIdsOf(f).includes('search-attributes');
   /** The SeqflowStatus values the run upserted, in order. */
   const statuses = (f: HistoryFixture) =>
     events(f).flatMap((e) => {
@@ -107,17 +107,13 @@ test('fixtures cover the search attributes of 0.5.0: every workflow type with th
 });
 
 test('fixtures cover the epoch workflow of 0.6.0: markets with the epoch-workflow patch start it; batched, failed and orphaned epochs; markets from before start the old one', () => {
-  const markerIds = (f: HistoryFixture) =>
-    ((f.history as { events: Array<{ markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data: string }> } } } }> }).events ?? [])
-      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
-      .map((p) => (JSON.parse(Buffer.from(p.data, 'base64').toString()) as { id: string }).id);
   const startedTypes = (f: HistoryFixture) =>
     ((f.history as { events: Array<{ startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType?: { name: string } } }> }).events ?? []).flatMap((e) => {
       const type = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;
       return type === 'epochWorkflow' || type === 'batchPreparationWorkflow' ? [type] : [];
     });
   const markets = fixtures.filter((f) => f.fixture.workflowType === 'marketWorkflow');
-  const current = markets.filter((f) => markerIds(f.fixture).includes('epoch-workflow')).map((f) => startedTypes(f.fixture));
+  const current = markets.filter((f) => patchIdsOf(f.fixture).includes('epoch-workflow')).map((f) => startedTypes(f.fixture));
   assert.ok(current.some((types) => types.length > 0) && current.every((types) => types.every((t) => t === 'epochWorkflow')), 'markets with the patch start epochWorkflow only');
   const older = markets.filter((f) => versionOf(f.file) < '0.6.0').map((f) => startedTypes(f.fixture));
   assert.ok(older.some((types) => types.length > 0) && older.every((types) => types.every((t) => t === 'batchPreparationWorkflow')), 'markets from before it, replayed starting the old one');
@@ -126,6 +122,14 @@ test('fixtures cover the epoch workflow of 0.6.0: markets with the epoch-workflo
   assert.ok(epochs.some((j) => j.includes('"orphaned":true')), 'an orphaned epoch');
   assert.ok(fixtures.some((f) => f.fixture.workflowType === 'epochWorkflow' && JSON.stringify(f.fixture.history).includes('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED')), 'a failed epoch');
   assert.ok(!fixtures.some((f) => versionOf(f.file) >= '0.6.0' && f.fixture.workflowType === 'batchSubmissionWorkflow'), 'and no submission child since');
+});
+
+test('fixtures cover the bounded market runs of 0.7.0: market runs from it carry the bounded-market-run patch, runs from before replay without it', () => {
+  const markets = fixtures.filter((f) => f.fixture.workflowType === 'marketWorkflow');
+  const current = markets.filter((f) => versionOf(f.file) >= '0.7.0');
+  assert.ok(current.length > 0 && current.every((f) => patchIdsOf(f.fixture).includes('bounded-market-run')), 'market runs of 0.7.0, each with the patch');
+  const older = markets.filter((f) => versionOf(f.file) < '0.7.0');
+  assert.ok(older.length > 0 && !older.some((f) => patchIdsOf(f.fixture).includes('bounded-market-run')), 'and runs from before it, replayed without');
 });
 
 for (const { file, fixture } of fixtures) {
