@@ -153,8 +153,8 @@ export interface E2e {
   finish(release: Release, timeoutMs: number): Promise<EpochEnds>;
   /** Waits until no epoch's workflow runs on the stack's task queue (false if one still does after `timeoutMs`), and a little more for its market to hear of it. */
   settle(timeoutMs: number): Promise<boolean>;
-  /** Every run on the stack's task queue, with its history. */
-  runs(): Promise<RunHistory[]>;
+  /** Every run on the stack's task queue (of `workflowType` only, if given), with its history. */
+  runs(workflowType?: string): Promise<RunHistory[]>;
   /** What the finalizer, Redis and the relayer got for each release. */
   deliveries(releases: readonly Release[]): Promise<EpochDelivery[]>;
   /**
@@ -252,9 +252,10 @@ export async function startE2e(opts: { markets: number; windowSeconds: number; b
       await new Promise((r) => setTimeout(r, 3000));
       return settled;
     },
-    async runs() {
+    async runs(workflowType) {
       const listed: Array<{ workflowId: string; runId: string; type: string }> = [];
-      for await (const wf of temporal.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}'` })) listed.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type });
+      const query = `TaskQueue = '${stack.taskQueue}'` + (workflowType === undefined ? '' : ` AND WorkflowType = '${workflowType}'`);
+      for await (const wf of temporal.client.workflow.list({ query })) listed.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type });
       const runs: RunHistory[] = [];
       // A few at a time: the dev server shares the machine.
       for (let i = 0; i < listed.length; i += 8) {

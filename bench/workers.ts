@@ -17,6 +17,7 @@ import type { WorkerProcess } from '../devstack/stack.js';
 import { envNumber, sampleRss, startE2e, type E2e, type EpochEnds, type Release } from './e2e.js';
 import { describeTally, spread, steadyRss, tallyDeliveries, type DeliveryTally } from './measures.js';
 import { mib, type Report } from './report.js';
+import { workflowTaskTrouble } from './temporal-cost.js';
 
 const WINDOW_SECONDS = 5;
 /** 100 submissions are 10 projects: 5 batches of 2, so that an epoch's batches can be lost or doubled one by one. */
@@ -128,6 +129,13 @@ export async function benchWorkers(report: Report): Promise<void> {
     const three = await run(e2e, markets, seconds, { ...opts, midway: () => first.stop('SIGKILL') });
     all.push(...three.releases);
     report.row({ case: `3 workers, ${count} markets, one SIGKILLed halfway and not replaced`, ms: spread(three.latencies).p99, note: describeRun(three) });
+    // What a kill costs the markets that move: a workflow task that outlives its timeout is repeated after a full replay.
+    const tasks = workflowTaskTrouble(await e2e.runs('marketWorkflow'));
+    report.row({
+      case: 'market workflow tasks over the section (every run of every market)',
+      ms: tasks.longestMs,
+      note: `${tasks.timedOut} timed out, ${tasks.failed} failed; longest from scheduled to completed ${tasks.longestMs} ms; longest market history ${tasks.longestHistory} events`,
+    });
     report.target({
       id: '6',
       name: `epochs lost or doubled, ${count} markets, 3 workers, one killed`,
