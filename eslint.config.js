@@ -21,7 +21,7 @@ const workflowForbiddenImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.seqflow/', 'test/histories/'] },
+  { ignores: ['node_modules/', '.tools/', '.seqflow/', 'dist/', 'test/histories/'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -6,9 +6,11 @@
  * (finalizer.ts). It measures window end → last finalizer push, reads a worker's RSS, fetches
  * the histories of the run, and checks what came out against what went in.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { ContractTransactionResponse } from 'ethers';
 import * as keys from '../src/domain/keys.js';
@@ -18,6 +20,7 @@ import { submissionKey } from '../devstack/dequeuer.js';
 import { marketStatus } from '../test/support/epochs.js';
 import { waitFor } from '../devstack/process.js';
 import { startStack, type Stack } from '../devstack/stack.js';
+import { PROJECT_ROOT } from '../devstack/temporal.js';
 import { startChainClock, type ChainClock } from './chain-clock.js';
 import { Finalizer } from './finalizer.js';
 import { epochKey, epochOfWorkflow, type EpochDelivery } from './measures.js';
@@ -167,8 +170,14 @@ export interface E2e {
   stop(): Promise<void>;
 }
 
+let built: Promise<unknown> | undefined;
+
+/** The worker measured is the one production runs: dist/, built once per bench run from the current sources (`npm run build`). */
+const buildWorker = () => (built ??= promisify(execFile)('npm', ['run', 'build'], { cwd: PROJECT_ROOT }));
+
 export async function startE2e(opts: { markets: number; windowSeconds: number; batchSize: number }): Promise<E2e> {
-  const stack = await startStack({ markets: opts.markets, params: { submissionWindow: opts.windowSeconds }, batchSize: opts.batchSize });
+  await buildWorker();
+  const stack = await startStack({ markets: opts.markets, params: { submissionWindow: opts.windowSeconds }, batchSize: opts.batchSize, workerEntry: 'dist' });
   let clock: ChainClock | undefined;
   let finalizer: Finalizer | undefined;
   try {

@@ -3,10 +3,9 @@
  * Here the whole collector on it: a Hardhat node with our test contracts, redis-server, the
  * relayer stand-in, the Temporal dev server, and seqflow's own worker processes
  * (`src/worker.ts`), configured purely through their environment and started as
- * `npm run worker` starts one.
+ * `npm start` starts one.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { deployTestContracts, startHardhatNode, type HardhatNode, type MarketParams, type TestChain } from './chain.js';
 import { freePort, spawnService, type ServiceProcess } from './process.js';
 import { startRedis, type RedisServer } from './redis.js';
@@ -17,7 +16,7 @@ import { PROJECT_ROOT, connectTemporal, type TemporalServer } from './temporal.j
 export const RELAYER_TOKEN = 'test-write-token';
 
 /**
- * How `npm run worker` (package.json) starts the worker, and so this stack: glibc's malloc held
+ * How `npm start` (package.json) starts the worker, and so this stack: glibc's malloc held
  * to two arenas (the per-thread arenas of Temporal's core, gRPC and undici held about 40 MiB of
  * RSS), V8's young generation small (2 MiB semi-spaces) and its old generation let grow 20%
  * past the live heap before a full GC (V8's own choice let 60 MiB of live heap sit among 230
@@ -26,6 +25,13 @@ export const RELAYER_TOKEN = 'test-write-token';
  */
 export const WORKER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 export const WORKER_NODE_ARGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'] as const;
+
+/**
+ * What node runs after its flags: the compiled worker, as `npm start` and the image run it (built
+ * by `npm run build`; `tsx`'s loader thread alone holds about 35 MiB), or the sources through tsx,
+ * as the tests and `npm run dev` do (never a stale build).
+ */
+export const workerEntry = (entry: 'dist' | 'sources'): string[] => (entry === 'dist' ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts']);
 
 export type WorkerProcess = ServiceProcess & { metricsUrl: string };
 
@@ -54,6 +60,8 @@ export interface StackOptions {
   relayerToken?: string;
   /** Start Temporal's Web UI on this port (when the stack starts its own dev server). */
   temporalUiPort?: number;
+  /** Which worker runs (see workerEntry; default the sources): the bench measures `dist`, which the caller builds. */
+  workerEntry?: 'dist' | 'sources';
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -103,7 +111,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const worker = await spawnService({
         name: 'worker',
         command: process.execPath,
-        args: [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
+        args: [...WORKER_NODE_ARGS, ...nodeArgs, ...workerEntry(opts.workerEntry ?? 'sources')],
         cwd: PROJECT_ROOT,
         env: { ...env, ...WORKER_ENV, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...extraEnv },
         ready: async (w) => w.log().includes('seqflow worker ready'),

@@ -5,7 +5,6 @@
  * any failure exits 2 naming its variable. SIGINT/SIGTERM shut it down cleanly: polling
  * stops, running activities get a grace period, connections close.
  */
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
@@ -19,6 +18,7 @@ import { WorkerMetrics } from './metrics/metrics.js';
 import { buildServer, freeLoopbackPort } from './metrics/server.js';
 import { RedisConnection } from './services/redis.js';
 import { connectClient, connectWorker } from './services/temporal.js';
+import { siblingModule } from './services/module-path.js';
 import { withWorkflowBundle } from './services/workflow-bundle.js';
 import { startTracing } from './tracing/setup.js';
 import type { marketAlertsWorkflow } from './workflows/alerts.js';
@@ -57,7 +57,7 @@ async function run(config: WorkerConfig): Promise<void> {
     client = await connectClient(config.temporal);
     // Tracing adds its workflow interceptors to the bundle, its activity interceptors and span sink to the worker.
     const interceptors = tracing ? tracing.workerOptions.interceptors : undefined;
-    const bundleRequest = { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)), workflowInterceptorModules: interceptors?.workflowModules ?? [] };
+    const bundleRequest = { workflowsPath: siblingModule(import.meta.url, './workflows/index.ts'), workflowInterceptorModules: interceptors?.workflowModules ?? [] };
     const workerClient = client;
     const worker = await withWorkflowBundle(bundleRequest, (workflowBundle) =>
       Worker.create({

@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { siblingModule } from './module-path.js';
 
 /** What the child bundles: the workflows module and any workflow interceptor modules (absolute paths). */
 export interface BundleRequest {
@@ -16,7 +16,7 @@ export interface BundleRequest {
   workflowInterceptorModules?: string[];
 }
 
-const CHILD = fileURLToPath(new URL('./workflow-bundle-child.ts', import.meta.url));
+const CHILD = siblingModule(import.meta.url, './workflow-bundle-child.ts');
 
 /**
  * Bundles in a child process and hands `use` the bundle's path; the file is removed once `use`
@@ -27,7 +27,7 @@ export async function withWorkflowBundle<T>(request: BundleRequest, use: (bundle
   const dir = await mkdtemp(path.join(os.tmpdir(), 'seqflow-workflows-'));
   try {
     const codePath = path.join(dir, 'workflows.js');
-    // The same loader flags as this process (tsx), so the child runs the TypeScript sources too.
+    // The same flags as this process: tsx when it runs the TypeScript sources, none for dist/.
     const child = fork(CHILD, [JSON.stringify(request), codePath], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);

@@ -7,7 +7,6 @@
  * (activity interceptors, the workflow interceptor module, the workflows' span sink) and
  * `clientInterceptors`. README, Traces.
  */
-import { fileURLToPath } from 'node:url';
 import { DiagLogLevel, SpanStatusCode, diag, type Attributes, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -19,6 +18,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import type { TracingConfig } from '../config.js';
 import { redact } from '../domain/redact.js';
+import { siblingModule } from '../services/module-path.js';
 import { activityInterceptors } from './activity.js';
 import { workflowSpanSinks } from './sinks.js';
 import type { TracingSinks } from './workflow/interceptors.js';
@@ -26,7 +26,7 @@ import type { TracingSinks } from './workflow/interceptors.js';
 type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 
 /** The workflow interceptor module (bundled into the workflow sandbox). */
-export const WORKFLOW_INTERCEPTORS_MODULE = fileURLToPath(new URL('./workflow/interceptors.ts', import.meta.url));
+export const WORKFLOW_INTERCEPTORS_MODULE = siblingModule(import.meta.url, './workflow/interceptors.ts');
 
 export interface Tracing {
   tracer: Tracer;

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import type { ChainClient } from '../../src/chain/rpc.js';
 import { MarketObserver } from '../../src/metrics/markets.js';
 import { WorkerMetrics } from '../../src/metrics/metrics.js';
-import { WORKER_ENV, WORKER_NODE_ARGS } from '../../devstack/stack.js';
+import { WORKER_ENV, WORKER_NODE_ARGS, workerEntry } from '../../devstack/stack.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const readText = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
@@ -395,8 +395,8 @@ test('the worker also exports the process\'s own series (resident memory, V8 hea
   for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) assert.ok(names.includes(name), name);
 });
 
-test('npm run worker starts the worker as the local stack (and so the tests and the bench) does', () => {
-  const script = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts.worker!;
-  const expected = `${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${WORKER_NODE_ARGS.join(' ')} --import tsx src/worker.ts`;
-  assert.equal(script, expected);
+test('npm start runs the compiled worker as the bench does (the tests run its sources with the same flags); npm run worker builds it first', () => {
+  const { scripts } = JSON.parse(readText('package.json')) as { scripts: Record<string, string> };
+  assert.equal(scripts.start, `${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${[...WORKER_NODE_ARGS, ...workerEntry('dist')].join(' ')}`);
+  assert.equal(scripts.worker, 'npm run build && npm start');
 });
