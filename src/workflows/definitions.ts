@@ -39,7 +39,7 @@ export const BOUNDED_MARKET_RUN_PATCH = 'bounded-market-run';
  * A market run's history bound, in events (about 20 epochs, or 17 hours idle). A worker that
  * takes over a market (its worker died, or its cache evicted it) replays the whole run before the
  * market goes on, about 0.5 ms of its one workflow thread per event. With runs of up to 1,843
- * events and the 25 markets of a killed worker replaying at once on a busy 2-core machine, 92
+ * events and the markets of a killed worker replaying at once on a busy 2-core machine, 92
  * workflow tasks outlived their 10 s timeout and were repeated from scratch, holding epochs for
  * up to 3 minutes (npm run bench -- --only workers). A new run costs about 20 events and 2
  * actions (its start, its parameter read), none of them an epoch's.
