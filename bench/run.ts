@@ -7,6 +7,7 @@
  *   npm run bench -- --only a,b          only those sections
  *   npm run bench -- --soak              adds the soak (not in CI)
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchBatches } from './batches.js';
@@ -34,6 +35,9 @@ if (unknown.length > 0) {
   console.error(`unknown section(s): ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
+// Stopped by a signal, the bench exits, and so kills the services and workers it started (spawnService
+// kills them on exit; a signal's default action would leave them running).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
 const report = new Report();
 for (const section of SECTIONS) {
   if (only ? !only.has(section.name) : section.long && !args.includes(`--${section.name}`)) continue;
