@@ -16,16 +16,17 @@ import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
 import { startActivity } from '../support/activity-env.js';
 import { waitFor } from '../../devstack/process.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import type { TestChain } from '../../devstack/chain.js';
 import { fileRawKey, fileSubmission } from '../../devstack/dequeuer.js';
-import { startRedis, type RedisServer } from '../../devstack/redis.js';
-import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
+import type { RedisServer } from '../../devstack/redis.js';
+import type { RpcProxy } from '../../devstack/rpc-proxy.js';
+import { startProxiedChain, type ProxiedChain } from '../support/proxied-chain.js';
 
 const CONFIRMATIONS = 2;
 const CLOSE_WAIT_MS = 1500;
 const WINDOW = 7;
 
-let node: HardhatNode | undefined;
+let stack: ProxiedChain | undefined;
 let redis: RedisServer | undefined;
 let proxy: RpcProxy | undefined;
 let testChain: TestChain;
@@ -33,9 +34,8 @@ let activities: ReturnType<typeof createBatchActivities>;
 let A: string;
 
 before(async () => {
-  [node, redis] = await Promise.all([startHardhatNode({ intervalMs: 0 }), startRedis()]);
-  [testChain, proxy] = await Promise.all([deployTestContracts(node.url, 1), startRpcProxy(node.url)]);
-  await testChain.provider.send('evm_setIntervalMining', [0]);
+  stack = await startProxiedChain(1);
+  ({ redis, proxy, chain: testChain } = stack);
   [A] = testChain.markets as [string];
   activities = createBatchActivities({
     chain: new ChainClient([proxy.url]),
@@ -49,8 +49,7 @@ before(async () => {
 beforeEach(() => proxy?.clear());
 
 after(async () => {
-  testChain?.provider.destroy();
-  await Promise.all([proxy?.stop(), node?.stop(), redis?.stop()]);
+  await stack?.stop();
 });
 
 const latestTimestamp = async () => Number(((await testChain.provider.send('eth_getBlockByNumber', ['latest', false])) as { timestamp: string }).timestamp);

@@ -23,9 +23,10 @@ import { AdaptiveRange, REGROW_AFTER } from '../../src/follower/range.js';
 import { RedisConnection } from '../../src/services/redis.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
 import { waitFor } from '../../devstack/process.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
+import type { HardhatNode, TestChain } from '../../devstack/chain.js';
 import { startRedis, type RedisServer } from '../../devstack/redis.js';
 import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
+import { coversBlock, startProxiedChain, type ProxiedChain } from '../support/proxied-chain.js';
 
 const CONFIRMATIONS = 2;
 const MAX_REORG_DEPTH = 64;
@@ -37,6 +38,7 @@ const REWARDS = { batchSize: 50, epochInterval: 10, pastDaysBuffer: 5, concurren
 const SUBMISSION_WINDOW = 7;
 const EMPTY_BLOCKS = 100_000;
 
+let stack: ProxiedChain | undefined;
 let node: HardhatNode | undefined;
 let redis: RedisServer | undefined;
 /** seqflow's own connection to `redis`, as the worker makes it. */
@@ -125,17 +127,10 @@ async function followUntil(input: FollowChainInput, done: (r: FollowChainResult)
 const releases = (events: readonly MarketEvent[]) => events.filter((e): e is EpochReleased => e.kind === 'EpochReleased').map((e) => ({ epochId: Number(e.epochId), blockNumber: e.blockNumber, blockHash: e.blockHash }));
 const sum = (results: readonly FollowChainResult[], field: 'rejectedAnswers' | 'recoveredEvents' | 'reorgs') => results.reduce((n, r) => n + (r[field] ?? 0), 0);
 const callsOf = (method: string, since = 0) => proxy!.calls.slice(since).filter((c) => c.method === method);
-/** Whether an eth_getLogs request (by range or by block hash) is for `block`. */
-const coversBlock = (block: { blockNumber: number; blockHash: string }) => (params: unknown[]) => {
-  const filter = params[0] as { fromBlock?: string; toBlock?: string; blockHash?: string };
-  if (filter.blockHash !== undefined) return filter.blockHash.toLowerCase() === block.blockHash;
-  return Number(filter.fromBlock) <= block.blockNumber && block.blockNumber <= Number(filter.toBlock);
-};
 
 before(async () => {
-  [node, redis] = await Promise.all([startHardhatNode({ intervalMs: 0 }), startRedis()]);
-  [testChain, proxy] = await Promise.all([deployTestContracts(node.url, 3, { submissionWindow: SUBMISSION_WINDOW }), startRpcProxy(node.url)]);
-  await testChain.provider.send('evm_setIntervalMining', [0]);
+  stack = await startProxiedChain(3, { submissionWindow: SUBMISSION_WINDOW });
+  ({ node, redis, proxy, chain: testChain } = stack);
   [A, B, C] = testChain.markets as [string, string, string];
   connection = await openConnection(redis.port);
   activities = activitiesWith();
@@ -144,9 +139,8 @@ before(async () => {
 beforeEach(() => proxy?.clear());
 
 after(async () => {
-  testChain?.provider.destroy();
   connection?.close();
-  await Promise.all([proxy?.stop(), node?.stop(), redis?.stop()]);
+  await stack?.stop();
 });
 
 describe('the two zones', () => {

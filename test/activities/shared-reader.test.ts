@@ -21,14 +21,16 @@ import type { ChainCursor, EpochReleased, FollowChainResult, MarketEvent } from 
 import { AdaptiveRange } from '../../src/follower/range.js';
 import { RedisConnection } from '../../src/services/redis.js';
 import { runActivity, startActivity } from '../support/activity-env.js';
-import { deployTestContracts, startHardhatNode, type HardhatNode, type TestChain } from '../../devstack/chain.js';
-import { startRedis, type RedisServer } from '../../devstack/redis.js';
+import type { HardhatNode, TestChain } from '../../devstack/chain.js';
+import type { RedisServer } from '../../devstack/redis.js';
 import { startRpcProxy, type RpcProxy } from '../../devstack/rpc-proxy.js';
+import { coversBlock, startProxiedChain, type ProxiedChain } from '../support/proxied-chain.js';
 
 const CONFIRMATIONS = 2;
 const MAX_REORG_DEPTH = 64;
 const MARKETS = 4;
 
+let stack: ProxiedChain | undefined;
 let node: HardhatNode | undefined;
 let redis: RedisServer | undefined;
 let connection: RedisConnection | undefined;
@@ -115,18 +117,11 @@ async function releaseTogether(): Promise<Map<string, Release>> {
   return out;
 }
 
-/** Whether an eth_getLogs request (by range or by block hash) is for `block`. */
-const coversBlock = (block: { blockNumber: number; blockHash: string }) => (params: unknown[]) => {
-  const filter = params[0] as { fromBlock?: string; toBlock?: string; blockHash?: string };
-  if (filter.blockHash !== undefined) return filter.blockHash.toLowerCase() === block.blockHash;
-  return Number(filter.fromBlock) <= block.blockNumber && block.blockNumber <= Number(filter.toBlock);
-};
 const callsOf = (method: string, since: number) => proxy!.calls.slice(since).filter((c) => c.method === method);
 
 before(async () => {
-  [node, redis] = await Promise.all([startHardhatNode({ intervalMs: 0 }), startRedis()]);
-  [testChain, proxy] = await Promise.all([deployTestContracts(node.url, MARKETS), startRpcProxy(node.url)]);
-  await testChain.provider.send('evm_setIntervalMining', [0]);
+  stack = await startProxiedChain(MARKETS);
+  ({ node, redis, proxy, chain: testChain } = stack);
   markets = testChain.markets;
   connection = new RedisConnection({ host: '127.0.0.1', port: redis.port, db: 0, password: undefined }, { warn: () => undefined, info: () => undefined });
   await connection.open();
@@ -135,9 +130,8 @@ before(async () => {
 beforeEach(() => proxy?.clear());
 
 after(async () => {
-  testChain?.provider.destroy();
   connection?.close();
-  await Promise.all([proxy?.stop(), node?.stop(), redis?.stop()]);
+  await stack?.stop();
 });
 
 describe('one reader for every market', () => {
