@@ -70,14 +70,17 @@ export function steadyRss(samples: readonly number[], warmup: number): { median:
 }
 
 /**
- * Growth of a soak's RSS, in percent: the median of the last quarter of the samples after the
- * first `warmup`, against the first sample after the warm-up. NaN with fewer than 4 such samples.
+ * Growth of a soak's RSS, in percent: of the samples after the first `warmup`, the median of the
+ * last quarter against the median of the first. Medians at both ends, since a single sample sits
+ * anywhere in the GC's sawtooth: the first sample after warm-up was 201–202 MiB in two soaks
+ * whose first-quarter medians were 218 and 230. NaN with fewer than 4 such samples.
  */
 export function rssGrowthPercent(samples: readonly number[], warmup: number): number {
   const steady = samples.slice(warmup);
   if (steady.length < 4) return NaN;
-  const first = steady[0]!;
-  return ((median(steady.slice(Math.floor((steady.length * 3) / 4))) - first) / first) * 100;
+  const quarter = Math.floor(steady.length / 4);
+  const first = median(steady.slice(0, quarter));
+  return ((median(steady.slice(-quarter)) - first) / first) * 100;
 }
 
 /** `count` things seen over `seconds`, scaled to a day. */

@@ -40,10 +40,13 @@ test('the closing block: the first after the release whose timestamp passes the 
   assert.equal(closingBlock(blocks, 9, 1), undefined, 'release not seen');
 });
 
-test('RSS: steady median and max after the warm-up; growth of the last quarter against the first steady sample', () => {
+test('RSS: steady median and max after the warm-up; growth of the last quarter against the first', () => {
   assert.deepEqual(steadyRss([900, 100, 120, 110, 130], 1), { median: 110, max: 130, samples: 4 });
-  // After 2 warm-up samples: 100 first, last quarter of 8 = [104, 106] → median 104.
+  // After 2 warm-up samples: first quarter of 8 = [100, 101] → 100 (the lower middle), last [104, 106] → 104.
   assert.equal(rssGrowthPercent([50, 500, 100, 101, 99, 100, 102, 100, 104, 106], 2), 4);
+  // One low sample at the start of the steady part is not growth; a climb across the run is.
+  assert.equal(rssGrowthPercent([80, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100], 0), 0);
+  assert.equal(rssGrowthPercent([100, 100, 100, 105, 105, 105, 110, 110, 110, 115, 115, 115], 0), 15);
   assert.ok(Number.isNaN(rssGrowthPercent([100, 100, 100], 0)));
 });
 
