@@ -12,6 +12,9 @@ function ev(id: number, type: string, attributes: Record<string, unknown> = {}, 
   return { eventId: String(id), eventType: `EVENT_TYPE_${type}`, ...(eventTime ? { eventTime } : {}), [field]: attributes };
 }
 
+/** An eventTime `s` seconds into a made-up day. */
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+
 /** A JSON payload as proto-JSON carries it. */
 const payload = (value: unknown) => ({ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify(value)).toString('base64') });
 const payloads = (value: unknown) => ({ payloads: [payload(value)] });
@@ -164,7 +167,6 @@ test("a market's epochIds are its own, and what an epoch out of scope names is n
 });
 
 test('activity in a span: events by their time, activities scheduled with their retries, local activity markers', () => {
-  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
   const run: RunHistory = {
     workflowId: `market/${M}`,
     workflowType: 'marketWorkflow',
@@ -182,7 +184,6 @@ test('activity in a span: events by their time, activities scheduled with their 
 });
 
 test('workflow tasks completed in a span, in time order across runs', () => {
-  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
   const run = (id: string, seconds: number[]): RunHistory => ({ workflowId: id, workflowType: 't', events: seconds.map((s, i) => ev(i + 1, 'WORKFLOW_TASK_COMPLETED', {}, at(s))) });
   assert.deepEqual(
     workflowTasksCompleted([run('a', [1, 30, 61]), run('b', [45])], Date.parse(at(2)), Date.parse(at(61))).map((ms) => (ms - Date.parse(at(0))) / 1000),
@@ -191,25 +192,27 @@ test('workflow tasks completed in a span, in time order across runs', () => {
 });
 
 test('workflow task trouble: timeouts and failures counted, the wait runs from the first scheduling to the completion', () => {
-  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
   const moved: RunHistory = {
     workflowId: 'market',
     workflowType: 'marketWorkflow',
-    events: [
-      ev(1, 'WORKFLOW_EXECUTION_STARTED', {}, at(0)),
-      ev(2, 'WORKFLOW_TASK_SCHEDULED', {}, at(0)),
-      ev(3, 'WORKFLOW_TASK_STARTED', {}, at(1)),
-      ev(4, 'WORKFLOW_TASK_COMPLETED', {}, at(2)),
-      ev(5, 'WORKFLOW_TASK_SCHEDULED', {}, at(10)),
-      ev(6, 'WORKFLOW_TASK_STARTED', {}, at(11)),
-      ev(7, 'WORKFLOW_TASK_TIMED_OUT', {}, at(21)),
-      ev(8, 'WORKFLOW_TASK_SCHEDULED', {}, at(21)),
-      ev(9, 'WORKFLOW_TASK_STARTED', {}, at(22)),
-      ev(10, 'WORKFLOW_TASK_FAILED', {}, at(23)),
-      ev(11, 'WORKFLOW_TASK_SCHEDULED', {}, at(24)),
-      ev(12, 'WORKFLOW_TASK_STARTED', {}, at(25)),
-      ev(13, 'WORKFLOW_TASK_COMPLETED', {}, at(40)),
-    ],
+    // [event type after WORKFLOW_, second]: a task completed, then one timed out, its retry failed, the next completed.
+    events: (
+      [
+        ['EXECUTION_STARTED', 0],
+        ['TASK_SCHEDULED', 0],
+        ['TASK_STARTED', 1],
+        ['TASK_COMPLETED', 2],
+        ['TASK_SCHEDULED', 10],
+        ['TASK_STARTED', 11],
+        ['TASK_TIMED_OUT', 21],
+        ['TASK_SCHEDULED', 21],
+        ['TASK_STARTED', 22],
+        ['TASK_FAILED', 23],
+        ['TASK_SCHEDULED', 24],
+        ['TASK_STARTED', 25],
+        ['TASK_COMPLETED', 40],
+      ] as const
+    ).map(([type, s], i) => ev(i + 1, `WORKFLOW_${type}`, {}, at(s))),
   };
   const calm: RunHistory = { workflowId: 'other', workflowType: 'marketWorkflow', events: [ev(1, 'WORKFLOW_EXECUTION_STARTED', {}, at(0)), ...task(2).map((e, i) => ({ ...e, eventTime: at(i) }))] };
   assert.deepEqual(workflowTaskTrouble([moved, calm]), { timedOut: 1, failed: 1, longestMs: 30_000, longestHistory: 13 });
