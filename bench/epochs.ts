@@ -15,7 +15,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMarket } from '../src/status.js';
 import { cpuByRole, envNumber, sampleRss, workerMemory, scopeOf, startE2e, workerNodeArgs, type E2e, type EpochEnds, type Release } from './e2e.js';
-import { describeTally, epochOfWorkflow, epochSteps, median, perDay, rssGrowthPercent, spread, steadyRss, tallyDeliveries, type EpochSteps } from './measures.js';
+import { describeTally, epochOfWorkflow, epochSteps, perDay, rssGrowthPercent, rssQuarters, spread, steadyRss, tallyDeliveries, type EpochSteps } from './measures.js';
 import { mib, type Report } from './report.js';
 import { activityInSpan, attributeCost, meanCost, workflowTasksCompleted, type Cost, type RunHistory } from './temporal-cost.js';
 
@@ -241,18 +241,17 @@ export async function benchSoak(report: Report): Promise<void> {
     const bytes = rss.samples.map((x) => x.bytes);
     const warmup = rss.samples.filter((x) => x.atMs < warmedUpAt).length;
     const growth = round1(rssGrowthPercent(bytes, warmup));
+    const quarters = rssQuarters(bytes, warmup);
     const steady = steadyRss(bytes, warmup);
     const s = spread(run.latencies);
     // Beside the target's figure (quarter against quarter): the first sample after warm-up, and the live heap.
-    const after = bytes.slice(warmup);
-    const quarter = Math.max(1, Math.floor(after.length / 4));
     const memory = await workerMemory(worker.metricsUrl);
     report.row({
       case: `soak: ${run.releases.length} epochs (${count} markets × ${rounds} rounds of ${submissions / 1000}k submissions)`,
       ms: Date.now() - t0,
       note:
         `worker RSS first after warm-up ${mib(bytes[warmup] ?? NaN)} MiB, median ${mib(steady.median)}, max ${mib(steady.max)} MiB (${steady.samples} samples, 10 s); ` +
-        `median of the first quarter ${mib(median(after.slice(0, quarter)))}, of the last ${mib(median(after.slice(-quarter)))} MiB; at the end main V8 heap used ${memory.heapUsed} of ${memory.heapTotal} MiB; ` +
+        `median of the first quarter ${mib(quarters.first)}, of the last ${mib(quarters.last)} MiB; at the end main V8 heap used ${memory.heapUsed} of ${memory.heapTotal} MiB; ` +
         `window end → last push p50 ${s.p50}, p99 ${s.p99} ms; ${run.missing} never completed`,
     });
     report.target({ id: '4', name: `worker RSS growth over a soak of ${run.releases.length} epochs`, measured: growth, bound: 5, unit: '%', kind: 'max', note: `last-quarter median vs first-quarter median, after ${Math.ceil(rounds / 10)} rounds` });

@@ -69,18 +69,22 @@ export function steadyRss(samples: readonly number[], warmup: number): { median:
   return { median: median(steady), max: steady.length === 0 ? NaN : Math.max(...steady), samples: steady.length };
 }
 
+/** Of the samples after the first `warmup`, the median of the first quarter and of the last; NaN both with fewer than 4 such samples. */
+export function rssQuarters(samples: readonly number[], warmup: number): { first: number; last: number } {
+  const steady = samples.slice(warmup);
+  if (steady.length < 4) return { first: NaN, last: NaN };
+  const quarter = Math.floor(steady.length / 4);
+  return { first: median(steady.slice(0, quarter)), last: median(steady.slice(-quarter)) };
+}
+
 /**
- * Growth of a soak's RSS, in percent: of the samples after the first `warmup`, the median of the
- * last quarter against the median of the first. Medians at both ends, since a single sample sits
- * anywhere in the GC's sawtooth: the first sample after warm-up was 201–202 MiB in two soaks
- * whose first-quarter medians were 218 and 230. NaN with fewer than 4 such samples.
+ * Growth of a soak's RSS, in percent: the last quarter's median against the first's (rssQuarters).
+ * Medians at both ends, since a single sample sits anywhere in the GC's sawtooth: the first sample
+ * after warm-up was 201–202 MiB in two soaks whose first-quarter medians were 218 and 230.
  */
 export function rssGrowthPercent(samples: readonly number[], warmup: number): number {
-  const steady = samples.slice(warmup);
-  if (steady.length < 4) return NaN;
-  const quarter = Math.floor(steady.length / 4);
-  const first = median(steady.slice(0, quarter));
-  return ((median(steady.slice(-quarter)) - first) / first) * 100;
+  const { first, last } = rssQuarters(samples, warmup);
+  return ((last - first) / first) * 100;
 }
 
 /** `count` things seen over `seconds`, scaled to a day. */
