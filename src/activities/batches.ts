@@ -11,11 +11,11 @@ import type { Redis } from 'ioredis';
 import type { ChainClient } from '../chain/rpc.js';
 import * as keys from '../domain/keys.js';
 import { finalizerMessageFrame } from '../domain/payloads.js';
-import { arrangeBatches, countBySlot, planChunks, planHeaderReads, serializeBatch, submissionKeyParser, type ChunkLimits, type PlanChunk, type SubmissionKey } from '../domain/submissions.js';
+import { arrangeBatches, countBySlot, planChunks, planHeaderReads, planPushes, serializeBatch, submissionKeyParser, type ChunkLimits, type PlanChunk, type SubmissionKey } from '../domain/submissions.js';
 import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBatches, PreparedEpoch, PrepareEpochInput } from '../domain/types.js';
 import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
-import { closeWindow, type HeadSource, type WindowSettings } from '../follower/window.js';
+import { closeWindow, type ClosedWindow, type HeadSource, type WindowSettings } from '../follower/window.js';
 import { createRedisScripts, readingKey } from './redis-scripts.js';
 
 /**
@@ -71,6 +71,20 @@ interface EpochPlan {
   summary: EpochSummary;
 }
 
+/**
+ * An epoch's batches arranged and written as plan chunks under `planId`, not yet committed: what
+ * the header sets of `hashes` held when read (`sizes[i]` members in set i).
+ */
+interface EpochDraft {
+  planId: string;
+  chunks: PlanChunk[];
+  counts: Omit<PreparedBatches, 'storedNow'>;
+  /** The first MALFORMED_LOG_LIMIT malformed keys, logged at the commit. */
+  malformed: Array<{ key: string; reason: string }>;
+  hashes: readonly string[];
+  sizes: number[];
+}
+
 export function createBatchActivities(deps: BatchActivityDeps) {
   const { chain, redis } = deps;
   const limits = deps.limits ?? REDIS_WORK_LIMITS;
@@ -95,9 +109,11 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   /**
    * The members of the header sets of `headers`: sizes first (SCARD), then small sets whole
    * (SMEMBERS, a few per round trip), large ones a cursor at a time (SSCAN), so that no read and
-   * no round trip holds Redis long however the dequeuer spread the submissions.
+   * no round trip holds Redis long however the dequeuer spread the submissions. `sizes[i]` is
+   * how many members set i had for this read: what SMEMBERS gave, or SCARD before an SSCAN (a
+   * member added during a scan makes the set larger than that, see draftHolds).
    */
-  async function collectSubmissionKeys(market: string, epochId: string, headers: readonly string[]): Promise<Set<string>> {
+  async function collectSubmissionKeys(market: string, epochId: string, headers: readonly string[]): Promise<{ union: Set<string>; sizes: number[] }> {
     const sets = headers.map((header) => keys.snapshotCollector(market, epochId, header));
     const sizes: number[] = [];
     for (let i = 0; i < sets.length; i += CHUNK) {
@@ -113,8 +129,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     for (const trip of whole) {
       const pipeline = redis.pipeline();
       for (const i of trip) pipeline.smembers(sets[i]!);
-      for (const [err, members] of (await pipeline.exec()) ?? []) {
+      for (const [j, [err, members]] of ((await pipeline.exec()) ?? []).entries()) {
         if (err) throw err;
+        sizes[trip[j]!] = (members as string[]).length;
         for (const key of members as string[]) union.add(key);
       }
     }
@@ -128,7 +145,17 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         cursor = next;
       } while (cursor !== '0');
     }
-    return union;
+    return { union, sizes };
+  }
+
+  /** The byte lengths of these batch keys (STRLEN, one round trip; 0 for a key that is gone); a key of another type is named in the error. */
+  async function batchSizes(batchKeys: readonly string[]): Promise<number[]> {
+    const pipeline = redis.pipeline();
+    for (const key of batchKeys) pipeline.strlen(key);
+    return ((await pipeline.exec()) ?? []).map(([err, size], i) => {
+      if (err) throw err.message.startsWith('WRONGTYPE') ? new Error(`WRONGTYPE ${batchKeys[i]} holds a value of another type: ${err.message}`) : err;
+      return size as number;
+    });
   }
 
   /** Thrown when a committed plan's chunk is gone before it was applied (expired: the epoch sat for a day). */
@@ -200,40 +227,81 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   }
 
   /**
-   * Stores an epoch: collects the submission keys filed under `hashes`, arranges the batches and
-   * slot increments of `day`, and writes them as a plan in chunks (nothing a neighbour reads);
-   * then commits the plan with one SET NX of its header, and applies it chunk by chunk. If another
-   * attempt committed first, this one's chunks are deleted and that plan is applied instead: what
-   * is stored is what the first committed plan says, whatever a later collection finds.
+   * Drafts an epoch: collects the submission keys filed under `hashes`, arranges the batches and
+   * slot increments, and writes them as plan chunks under a new plan id (nothing a neighbour
+   * reads, nothing committed). The malformed keys are logged when the draft is committed.
    */
-  async function storeEpoch(input: { market: string; epochId: string; day: string }, hashes: readonly string[], window?: EpochWindow): Promise<PreparedBatches & { window?: EpochWindow }> {
+  async function draftEpoch(input: { market: string; epochId: string }, hashes: readonly string[]): Promise<EpochDraft> {
     const market = input.market.toLowerCase();
-    const started = performance.now();
-    const collected = await collectSubmissionKeys(market, input.epochId, hashes);
+    const { union, sizes } = await collectSubmissionKeys(market, input.epochId, hashes);
     const valid: SubmissionKey[] = [];
+    const malformed: Array<{ key: string; reason: string }> = [];
     let malformedCount = 0;
     const parse = submissionKeyParser(market, input.epochId);
-    for (const key of collected) {
+    for (const key of union) {
       const parsed = parse(key);
       if (parsed.ok) valid.push(parsed.value);
-      else if (++malformedCount <= MALFORMED_LOG_LIMIT) log.warn('malformed submission key skipped', { market, epochId: input.epochId, key, reason: parsed.reason });
+      else if (++malformedCount <= MALFORMED_LOG_LIMIT) malformed.push({ key, reason: parsed.reason });
     }
-    if (malformedCount > MALFORMED_LOG_LIMIT) log.warn('more malformed submission keys skipped', { market, epochId: input.epochId, count: malformedCount - MALFORMED_LOG_LIMIT });
-
     const batches = arrangeBatches(valid, deps.batchSize).map(serializeBatch);
     const chunks = planChunks(batches.map((b) => Buffer.byteLength(b)), [...countBySlot(valid)], limits.chunk);
-    const summary: EpochSummary = { batchCount: batches.length, submissionCount: valid.length, malformedCount, ...(window ? { window } : {}) };
-    const plan: EpochPlan = { planId: randomBytes(8).toString('hex'), day: input.day, chunkCount: chunks.length, summary };
-    await writeChunks(market, input.epochId, plan.planId, chunks, batches);
+    const planId = randomBytes(8).toString('hex');
+    await writeChunks(market, input.epochId, planId, chunks, batches);
+    return { planId, chunks, counts: { batchCount: batches.length, submissionCount: valid.length, malformedCount }, malformed, hashes, sizes };
+  }
+
+  /**
+   * Whether `draft` is what a collection over `hashes` would find now: every block it read is
+   * still in the window and its header set has the size it had, and no other block of the window
+   * has a submission. Header sets only grow (the dequeuer SADDs; they expire whole), so a set of
+   * the same size holds the same members.
+   */
+  async function draftHolds(market: string, epochId: string, draft: EpochDraft, hashes: readonly string[]): Promise<boolean> {
+    const drafted = new Map(draft.hashes.map((hash, i) => [hash, draft.sizes[i]!]));
+    if (draft.hashes.some((hash) => !hashes.includes(hash))) return false;
+    for (let i = 0; i < hashes.length; i += CHUNK) {
+      const slice = hashes.slice(i, i + CHUNK);
+      const pipeline = redis.pipeline();
+      for (const hash of slice) pipeline.scard(keys.snapshotCollector(market.toLowerCase(), epochId, hash));
+      for (const [j, [err, size]] of ((await pipeline.exec()) ?? []).entries()) {
+        if (err) throw err;
+        if (size !== (drafted.get(slice[j]!) ?? 0)) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Deletes a draft's chunks (a draft that was not committed). */
+  async function discardDraft(market: string, epochId: string, draft: EpochDraft): Promise<void> {
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < draft.chunks.length; i++) pipeline.del(keys.epochPlanChunk(market.toLowerCase(), epochId, draft.planId, i));
+    await pipeline.exec();
+  }
+
+  /**
+   * Stores a draft of `day`: commits its plan with one SET NX of its header, and applies it chunk
+   * by chunk. If another attempt committed first, this draft is discarded and that plan is applied
+   * instead: what is stored is what the first committed plan says, whatever a later collection
+   * finds. `started` (performance.now()) starts the preparation metric.
+   */
+  async function commitEpoch(input: { market: string; epochId: string; day: string }, draft: EpochDraft, window: EpochWindow | undefined, started: number): Promise<PreparedBatches & { window?: EpochWindow }> {
+    const market = input.market.toLowerCase();
+    for (const { key, reason } of draft.malformed) log.warn('malformed submission key skipped', { market, epochId: input.epochId, key, reason });
+    if (draft.counts.malformedCount > MALFORMED_LOG_LIMIT) log.warn('more malformed submission keys skipped', { market, epochId: input.epochId, count: draft.counts.malformedCount - MALFORMED_LOG_LIMIT });
+    const plan: EpochPlan = { planId: draft.planId, day: input.day, chunkCount: draft.chunks.length, summary: { ...draft.counts, ...(window ? { window } : {}) } };
     const planKey = keys.epochPlan(market, input.epochId);
     const earlier = await readingKey(planKey, redis.set(planKey, JSON.stringify(plan), 'EX', keys.GUARD_TTL_SECONDS, 'NX', 'GET'));
-    if (earlier === null) return resultOf(input.market, plan, await applyPlan(market, input.epochId, plan, chunks), started);
+    if (earlier === null) return resultOf(input.market, plan, await applyPlan(market, input.epochId, plan, draft.chunks), started);
     // Another attempt committed its plan first (both ran concurrently): its plan stands.
-    const pipeline = redis.pipeline();
-    for (let i = 0; i < chunks.length; i++) pipeline.del(keys.epochPlanChunk(market, input.epochId, plan.planId, i));
-    await pipeline.exec();
+    await discardDraft(market, input.epochId, draft);
     const committed = JSON.parse(earlier) as EpochPlan;
     return resultOf(input.market, committed, await applyPlan(market, input.epochId, committed), started);
+  }
+
+  /** Drafts and commits an epoch: see draftEpoch and commitEpoch. */
+  async function storeEpoch(input: { market: string; epochId: string; day: string }, hashes: readonly string[], window?: EpochWindow): Promise<PreparedBatches & { window?: EpochWindow }> {
+    const started = performance.now();
+    return commitEpoch(input, await draftEpoch(input, hashes), window, started);
   }
 
   /**
@@ -280,13 +348,37 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const earlier = await earlierAttempt(input.market, input.epochId);
       if (earlier !== null) return { kind: 'prepared', window: earlier.window!, ...earlier };
       const ctx = Context.current();
-      const closed = await closeWindow(chain, deps.heads ?? chain, deps.range, deps.window, input, {
-        signal: ctx.cancellationSignal,
-        heartbeat: () => ctx.heartbeat(),
-        sleep: (ms) => ctx.sleep(ms),
-        scheduledAtMs: ctx.info.scheduledTimestampMs,
-      });
+      // No block can close the window before its end + 1 s: that last second is spent drafting
+      // the epoch from the blocks so far, and at the close the draft is committed if the
+      // window's header sets still hold what it read (else it is discarded and the epoch
+      // collected again), so that windows closing together are not collected one after another
+      // after the close.
+      let drafting: Promise<EpochDraft | null> | undefined;
+      const discard = async () => {
+        const draft = await drafting;
+        if (draft) await discardDraft(input.market, input.epochId, draft).catch((err: unknown) => log.debug('draft not deleted: its chunks expire', { epochId: input.epochId, error: String(err) }));
+      };
+      let closed: ClosedWindow;
+      try {
+        closed = await closeWindow(chain, deps.heads ?? chain, deps.range, deps.window, input, {
+          signal: ctx.cancellationSignal,
+          heartbeat: () => ctx.heartbeat(),
+          sleep: (ms) => ctx.sleep(ms),
+          scheduledAtMs: ctx.info.scheduledTimestampMs,
+          stillOpen: (hashes) => {
+            // A failed draft is no failure of the epoch: it is collected after the close, where a lasting fault fails it.
+            drafting ??= draftEpoch(input, hashes).catch((err: unknown) => {
+              log.debug('epoch not drafted before its window closed', { market: input.market, epochId: input.epochId, error: String(err) });
+              return null;
+            });
+          },
+        });
+      } catch (err) {
+        await discard();
+        throw err;
+      }
       if (closed.kind !== 'closed') {
+        await discard();
         log.warn(closed.kind === 'orphaned' ? 'the release of the epoch left the chain: nothing is batched' : 'the release of the epoch moved to another block: its window starts there', {
           market: input.market,
           epochId: input.epochId,
@@ -296,7 +388,16 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         return closed;
       }
       ctx.heartbeat();
-      const prepared = await storeEpoch(input, closed.hashes, closed.window);
+      const closedAt = performance.now();
+      const draft = await drafting;
+      let holds = false;
+      try {
+        holds = draft !== null && draft !== undefined && (await draftHolds(input.market, input.epochId, draft, closed.hashes));
+      } finally {
+        if (!holds) await discard();
+      }
+      log.debug('epoch window closed', { market: input.market, epochId: input.epochId, draft: drafting === undefined ? 'none' : draft === null ? 'failed' : holds ? 'committed' : 'stale' });
+      const prepared = holds ? await commitEpoch(input, draft!, closed.window, closedAt) : await storeEpoch(input, closed.hashes, closed.window);
       return { kind: 'prepared', window: prepared.window ?? closed.window, ...prepared };
     },
 
@@ -313,27 +414,34 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     },
 
     /**
-     * LPUSHes one finalizer message per batch in BatchID order, each exactly once (a script reads
-     * the batches and pushes about `pushBytes` of them at a time); then logs the epoch's one info
+     * LPUSHes one finalizer message per batch in BatchID order, each exactly once: scripts of about
+     * `pushBytes` of batches each (sized by STRLEN), sent together, each pushing only once the
+     * batch before its own was pushed (so a retry or a lost script never leaves a gap pushed
+     * past); then logs the epoch's one info
      * line, `epoch batched`: market, epochId, batches, submissions, pushedNow (0 on a rerun after
      * the pushes), latencyMs (from the release block's timestamp to the last push; absent for
      * epochs started before 0.5.0). A batch gone from Redis before it was pushed fails the push
-     * (BatchesMissing, not retried), with nothing of its script's batches pushed.
+     * (BatchesMissing, not retried), with nothing pushed from its script's batches on.
      */
     async pushBatchesToFinalizer(input: BatchSubmissionInput): Promise<{ pushedNow: number }> {
       const market = input.market.toLowerCase();
+      const guardKey = keys.finalizerPushed(market, input.epochId);
       let pushedNow = 0;
-      // Each script is given about twice the batches the one before needed no more pushing for.
-      let given = BATCHES_PER_PUSH;
-      for (let first = 1; first <= input.batchCount; ) {
-        const ids = Array.from({ length: Math.min(given, input.batchCount - first + 1) }, (_, i) => first + i);
-        const batches = ids.map((batchId) => ({ key: keys.batchSubmissions(market, input.epochId, batchId), member: String(batchId), ...finalizerMessageFrame(input.market, input.epochId, batchId) }));
-        const done = await scripts.pushBatchesOnce(keys.finalizerPushed(market, input.epochId), keys.finalizerQueue, keys.GUARD_TTL_SECONDS, limits.pushBytes, batches);
+      for (let first = 1; first <= input.batchCount; first += CHUNK) {
+        const batches = Array.from({ length: Math.min(CHUNK, input.batchCount - first + 1) }, (_, i) => first + i).map((batchId) => ({
+          key: keys.batchSubmissions(market, input.epochId, batchId),
+          member: String(batchId),
+          ...finalizerMessageFrame(input.market, input.epochId, batchId),
+        }));
+        const sizes = await batchSizes(batches.map((b) => b.key));
+        // All of this slice's scripts in one round trip: each pushes only once the one before it has.
+        const ranges = planPushes(sizes, limits.pushBytes, BATCHES_PER_PUSH);
+        const done = await Promise.all(ranges.map(([start, end]) => scripts.pushBatchRange(guardKey, keys.finalizerQueue, keys.GUARD_TTL_SECONDS, start === 0 ? (first === 1 ? '' : String(first - 1)) : batches[start - 1]!.member, batches.slice(start, end))));
+        const missing = done.flatMap((d) => ('missing' in d ? d.missing : []));
         // Expired batches can only be ones already pushed, unless the epoch sat for a day.
-        if ('missing' in done) throw ApplicationFailure.nonRetryable(`batches ${done.missing.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
-        pushedNow += done.pushed;
-        first += done.handled;
-        given = Math.min(BATCHES_PER_PUSH, 2 * done.handled);
+        if (missing.length > 0) throw ApplicationFailure.nonRetryable(`batches ${missing.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');
+        if (done.some((d) => 'blocked' in d)) throw new Error(`a push script of epoch ${input.epochId} found the batch before it not pushed`);
+        for (const d of done) if ('pushed' in d) pushedNow += d.pushed;
         Context.current().heartbeat();
       }
       // This attempt pushed the epoch's last batch (a rerun that pushed nothing reports nothing).

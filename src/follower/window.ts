@@ -44,6 +44,8 @@ export interface WindowIo {
   sleep(ms: number): Promise<void>;
   /** When the close was first asked for (the activity's first scheduling, right after the window's timer): the wait counts from there, across retries. */
   scheduledAtMs: number;
+  /** Told, at each poll that finds the window still open, the hashes of its blocks so far (from the release block on). */
+  stillOpen?(hashes: string[]): void;
 }
 
 /** Headers fetched per request while looking for the window's end. */
@@ -125,6 +127,7 @@ export async function closeWindow(chain: ChainClient, heads: HeadSource, range: 
       const confirmed = Math.max(input.release.blockNumber, head.number - s.confirmations);
       return close(headers.filter((h) => h.number <= confirmed), 'wait-timeout');
     }
+    io.stillOpen?.(headers.map((h) => h.hash));
     io.heartbeat();
     await io.sleep(Math.min(msUntilNextWindowPoll(endSec, Date.now(), s.pollIntervalMs), Math.max(1, deadlineMs - Date.now())));
   }

@@ -267,3 +267,96 @@ test('a head below the floor or a bogus head is refused (thrown for Temporal to 
   const prepared = await prepare(input(epochId, release, { headFloor: head }));
   assert.ok(prepared.kind === 'prepared' && prepared.window.toBlock === release.blockNumber + WINDOW);
 });
+
+/** The chunk keys of the epoch's plans in Redis, committed or drafted. */
+const planChunks = (epochId: number) => redis!.client.keys(`seqflow:EpochPlanChunk.${A.toLowerCase()}.${epochId}.*`);
+
+/**
+ * Starts the epoch's preparation before its window closes, and waits until it has drafted the
+ * epoch (its chunks are in Redis). Its day is the epoch's own, so that its slot counters start at 0.
+ */
+async function startDrafted(epochId: number, release: ReleaseBlock) {
+  const run = start(input(epochId, release, { day: `d${epochId}` }));
+  await waitFor('the epoch drafted', async () => (await planChunks(epochId)).length > 0, 10_000, 20);
+  return run;
+}
+
+const draftOutcome = (run: { logs: Array<{ message: string; meta?: Record<string, unknown> }> }) => run.logs.find((l) => l.message === 'epoch window closed')?.meta?.draft;
+
+test('the epoch is drafted while the window is open and committed at its close when no header set changed: the same result as collected after the close', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  const inside = await mineAt(t + 1);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await file(epochId, 'p2:0x1:NS', 2, inside.blockHash);
+  await file(epochId, 'p3:0x1:NS', 3, inside.blockHash);
+  await fileRawKey(redis!.client, A, epochId, inside.blockHash, 'not-a-key');
+  const run = await startDrafted(epochId, release);
+  await mineAt(t + WINDOW + 1);
+  const prepared = await run.result;
+  assert.equal(draftOutcome(run), 'committed');
+  assert.deepEqual(prepared, { kind: 'prepared', window: { fromBlock: release.blockNumber, toBlock: inside.blockNumber, closedBy: 'next-block' }, batchCount: 2, submissionCount: 3, malformedCount: 1, storedNow: true });
+  const a = A.toLowerCase();
+  assert.equal(await redis!.client.get(keys.batchCount(a, String(epochId))), '2');
+  assert.deepEqual(await redis!.client.mget(keys.slotSubmissions(a, `d${epochId}`, '1'), keys.slotSubmissions(a, `d${epochId}`, '2'), keys.slotSubmissions(a, `d${epochId}`, '3')), ['1', '1', '1']);
+  assert.deepEqual(JSON.parse((await redis!.client.get(keys.batchSubmissions(a, String(epochId), 2)))!), { 'p3:0x1:NS': [`${a}.${epochId}.p3:0x1:NS.3`] });
+  assert.equal(run.logs.filter((l) => l.message === 'malformed submission key skipped').length, 1, 'the malformed key is logged once, at the commit');
+  assert.deepEqual(await planChunks(epochId), [], 'every chunk applied and deleted');
+});
+
+test('a submission filed into a drafted header set before the close: the draft is discarded and the epoch collected again, the submission counted', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  const run = await startDrafted(epochId, release);
+  await file(epochId, 'p2:0x1:NS', 2, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  const prepared = await run.result;
+  assert.equal(draftOutcome(run), 'stale');
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual([prepared.submissionCount, prepared.batchCount], [2, 1]);
+  assert.deepEqual(await redis!.client.mget(keys.slotSubmissions(A.toLowerCase(), `d${epochId}`, '1'), keys.slotSubmissions(A.toLowerCase(), `d${epochId}`, '2')), ['1', '1']);
+  assert.deepEqual(await planChunks(epochId), [], "the draft's chunks deleted, the committed plan's applied");
+});
+
+test('a submission under a block mined into the window after the draft: the draft is discarded, the submission counted', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  const run = await startDrafted(epochId, release);
+  const later = await mineAt(t + WINDOW);
+  await file(epochId, 'p2:0x1:NS', 2, later.blockHash);
+  await mineAt(t + WINDOW + 1);
+  const prepared = await run.result;
+  assert.equal(draftOutcome(run), 'stale');
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual([prepared.window.toBlock, prepared.submissionCount], [later.blockNumber, 2]);
+});
+
+test('a drafted block that left the chain before the close: the draft is discarded, its submissions not counted', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  const snapshot = await testChain.snapshot();
+  const gone = await mineAt(t + 1);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await file(epochId, 'orphan:0x1:NS', 2, gone.blockHash);
+  const run = await startDrafted(epochId, release);
+  await testChain.revert(snapshot);
+  const instead = await mineAt(t + 2);
+  await mineAt(t + WINDOW + 1);
+  const prepared = await run.result;
+  assert.equal(draftOutcome(run), 'stale');
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual([prepared.window.toBlock, prepared.submissionCount], [instead.blockNumber, 1]);
+  assert.equal(await redis!.client.get(keys.slotSubmissions(A.toLowerCase(), `d${epochId}`, '2')), null, 'the orphaned block\'s submission is not counted');
+});
+
+test('an epoch prepared after its window closed (a catch-up) is not drafted: collected once', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  const run = start(input(epochId, release));
+  assert.ok((await run.result).kind === 'prepared');
+  assert.equal(draftOutcome(run), 'none');
+});
