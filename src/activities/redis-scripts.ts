@@ -72,16 +72,18 @@ return 2
 `;
 
 /**
- * KEYS: the pushed-batches guard set, the queue, then N batch keys. ARGV: guard TTL, a byte
- * budget, then per batch key its member (the BatchID) and the message's bytes before and after
- * the batch JSON. First, writing nothing: every batch not yet in the guard set must exist, else
- * returns {-1, member...} of those missing. Then, in order, LPUSHes head .. batch .. tail for each
- * batch not yet pushed and adds its member, until the batch JSON pushed exceeds the budget (at
- * least one is pushed). Returns {pushed, handled}: the first `handled` keys need no more pushing.
+ * KEYS: the pushed-batches guard set, the queue, then N batch keys. ARGV: guard TTL, the member
+ * of the batch before these (empty for an epoch's first), then per batch key its member (the
+ * BatchID) and the message's bytes before and after the batch JSON. Pushes nothing and returns
+ * {-2} unless the batch before is in the guard set: the scripts of an epoch are sent together,
+ * and none may push past a batch not pushed. Then, writing nothing: every batch not yet in the
+ * guard set must exist, else returns {-1, member...} of those missing. Then, in order, LPUSHes
+ * head .. batch .. tail for each batch not yet pushed and adds its member. Returns {pushed}.
  */
-const pushBatchesOnce = `-- seqflow pushBatchesOnce${EXPECT}
+const pushBatchRange = `-- seqflow pushBatchRange${EXPECT}
 expect(KEYS[1], 'set')
 expect(KEYS[2], 'list')
+if ARGV[2] ~= '' and redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 0 then return {-2} end
 local missing, due = {}, {}
 for i = 3, #KEYS do
   if redis.call('SISMEMBER', KEYS[1], ARGV[3 * i - 6]) == 0 then
@@ -95,19 +97,12 @@ if #missing > 0 then
   table.insert(missing, 1, -1)
   return missing
 end
-local budget, bytes, pushed, handled = tonumber(ARGV[2]), 0, 0, #KEYS - 2
 for _, i in ipairs(due) do
-  local batch = redis.call('GET', KEYS[i])
-  if pushed > 0 and bytes + #batch > budget then
-    handled = i - 3
-    break
-  end
   redis.call('SADD', KEYS[1], ARGV[3 * i - 6])
-  redis.call('LPUSH', KEYS[2], ARGV[3 * i - 5] .. batch .. ARGV[3 * i - 4])
-  pushed, bytes = pushed + 1, bytes + #batch
+  redis.call('LPUSH', KEYS[2], ARGV[3 * i - 5] .. redis.call('GET', KEYS[i]) .. ARGV[3 * i - 4])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-return {pushed, handled}
+return {#due}
 `;
 
 /**
@@ -161,7 +156,7 @@ export interface EpochChunkWrite {
 /** What applying a chunk did: `completed` when it was the epoch's last, `gone` when the plan's hash lacked a batch. */
 export type ChunkApplied = 'already' | 'applied' | 'completed' | 'gone';
 
-/** One finalizer batch for pushBatchesOnce: its key, guard member and the message around it. */
+/** One finalizer batch for pushBatchRange: its key, guard member and the message around it. */
 export interface BatchPush {
   key: string;
   member: string;
@@ -180,15 +175,16 @@ export function createRedisScripts(redis: Redis) {
     },
 
     /**
-     * LPUSHes the batches not yet in the guard set, in order, each once, up to about `budgetBytes`
-     * of batch JSON; `handled` is how many of `batches` need no more pushing, `missing` the members
+     * LPUSHes the batches not yet in the guard set, in order, each once, if the batch before them
+     * (`after`, a member; '' for none) was pushed: `blocked` if it was not, `missing` the members
      * of those gone from Redis before they were pushed (then nothing was pushed).
      */
-    async pushBatchesOnce(guardSetKey: string, queueKey: string, ttlSeconds: number, budgetBytes: number, batches: BatchPush[]): Promise<{ pushed: number; handled: number } | { missing: string[] }> {
+    async pushBatchRange(guardSetKey: string, queueKey: string, ttlSeconds: number, after: string, batches: BatchPush[]): Promise<{ pushed: number } | { missing: string[] } | { blocked: true }> {
       const args = batches.flatMap((b) => [b.member, b.head, b.tail]);
-      const reply = (await redis.eval(pushBatchesOnce, 2 + batches.length, guardSetKey, queueKey, ...batches.map((b) => b.key), ttlSeconds, budgetBytes, ...args)) as [number, ...unknown[]];
+      const reply = (await redis.eval(pushBatchRange, 2 + batches.length, guardSetKey, queueKey, ...batches.map((b) => b.key), ttlSeconds, after, ...args)) as [number, ...unknown[]];
+      if (reply[0] === -2) return { blocked: true };
       if (reply[0] === -1) return { missing: reply.slice(1).map(String) };
-      return { pushed: reply[0], handled: reply[1] as number };
+      return { pushed: reply[0] };
     },
 
     /** Stores a reward update's chunks (hash field i: chunk i, `meta`: the update) unless stored; returns the stored meta. */

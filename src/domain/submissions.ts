@@ -147,6 +147,24 @@ export interface PlanChunk {
   slots: Array<[slotId: string, by: number]>;
 }
 
+/**
+ * Cuts a run of finalizer pushes into scripts, in order: `[start, end)` index ranges of
+ * `batchBytes` (the byte lengths of consecutive batches), each at most `bytes` together (a larger
+ * batch alone) and at most `batches` long. None for no batches.
+ */
+export function planPushes(batchBytes: readonly number[], bytes: number, batches: number): Array<[start: number, end: number]> {
+  if (!Number.isInteger(bytes) || bytes < 1 || !Number.isInteger(batches) || batches < 1) throw new RangeError(`push bytes and batches must be positive integers, got ${bytes} and ${batches}`);
+  const ranges: Array<[number, number]> = [];
+  for (let start = 0; start < batchBytes.length; ) {
+    let end = start + 1;
+    let sum = batchBytes[start]!;
+    while (end < batchBytes.length && end - start < batches && sum + batchBytes[end]! <= bytes) sum += batchBytes[end++]!;
+    ranges.push([start, end]);
+    start = end;
+  }
+  return ranges;
+}
+
 /** Bounds of one chunk: bytes of batch JSON, batches, slot counters. */
 export interface ChunkLimits {
   bytes: number;

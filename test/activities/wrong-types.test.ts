@@ -176,7 +176,7 @@ test("applyEpochChunk: the epoch's guard turned another type after the plan was 
   await assertStoredOnce('12');
 });
 
-test('pushBatchesOnce: a batch of another type: nothing pushed, no batch marked pushed; repaired, every batch pushed once', async () => {
+test('pushBatchRange: a batch of another type: nothing pushed, no batch marked pushed; repaired, every batch pushed once', async () => {
   const r = redis!.client;
   await fileTwo('13');
   await prepare('13');
@@ -194,7 +194,7 @@ test('pushBatchesOnce: a batch of another type: nothing pushed, no batch marked 
   assert.deepEqual((await r.lrange(keys.finalizerQueue, 0, -1)).map((m) => (JSON.parse(m) as { BatchID: number }).BatchID), [2, 1]);
 });
 
-test('pushBatchesOnce: finalizerQueue of another type (row 1): nothing pushed, no batch marked pushed; repaired, every batch pushed exactly once', async () => {
+test('pushBatchRange: finalizerQueue of another type (row 1): nothing pushed, no batch marked pushed; repaired, every batch pushed exactly once', async () => {
   const r = redis!.client;
   await fileTwo('4');
   await prepare('4');
@@ -209,7 +209,7 @@ test('pushBatchesOnce: finalizerQueue of another type (row 1): nothing pushed, n
   assert.deepEqual((await r.lrange(keys.finalizerQueue, 0, -1)).map((m) => (JSON.parse(m) as { BatchID: number }).BatchID).sort(), [1, 2]);
 });
 
-test('pushBatchesOnce: the pushed-batches guard of another type: nothing pushed', async () => {
+test('pushBatchRange: the pushed-batches guard of another type: nothing pushed', async () => {
   const r = redis!.client;
   await fileTwo('5');
   await prepare('5');

@@ -1,13 +1,13 @@
 /**
  * The pure parts of storing an epoch in bounded steps: how header sets are read, how an epoch's
- * writes are cut into chunks, the arrangement's order when project ids hold any character, and
- * the finalizer message around a batch that a script reads from Redis.
+ * writes are cut into chunks and its pushes into scripts, the arrangement's order when project
+ * ids hold any character, and the finalizer message around a batch that a script reads from Redis.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareCodePoints } from '../../src/domain/gojson.js';
 import { finalizerMessage, finalizerMessageFrame } from '../../src/domain/payloads.js';
-import { arrangeBatches, planChunks, planHeaderReads, type ChunkLimits, type SubmissionKey } from '../../src/domain/submissions.js';
+import { arrangeBatches, planChunks, planHeaderReads, planPushes, type ChunkLimits, type SubmissionKey } from '../../src/domain/submissions.js';
 
 describe('planHeaderReads', () => {
   test('small sets are packed into round trips of at most the bound; larger ones are scanned', () => {
@@ -88,6 +88,26 @@ describe('planChunks', () => {
   for (const bad of [{ bytes: 0 }, { batches: -1 }, { slots: 0.5 }]) {
     test(`limits ${JSON.stringify(bad)} throw RangeError`, () => assert.throws(() => planChunks([1], [], { ...limits, ...bad }), RangeError));
   }
+});
+
+describe('planPushes', () => {
+  test('consecutive batches up to the byte budget together, a batch over it alone, at most `batches` a script', () => {
+    assert.deepEqual(planPushes([60, 60, 10, 200, 50, 50, 50], 130, 10), [[0, 3], [3, 4], [4, 6], [6, 7]]);
+    assert.deepEqual(planPushes([1, 1, 1, 1, 1], 1000, 2), [[0, 2], [2, 4], [4, 5]]);
+  });
+
+  test('every batch in exactly one script, in order, whatever the sizes', () => {
+    const sizes = Array.from({ length: 97 }, (_, i) => (i * 7919) % 300);
+    const ranges = planPushes(sizes, 500, 8);
+    assert.deepEqual(ranges.flatMap(([s, e]) => Array.from({ length: e - s }, (_, i) => s + i)), sizes.map((_, i) => i));
+    for (const [s, e] of ranges) assert.ok(e - s === 1 || sizes.slice(s, e).reduce((a, b) => a + b, 0) <= 500, `range ${s}..${e} over the budget`);
+  });
+
+  test('no batches, no scripts; a budget or limit that is no positive integer is refused', () => {
+    assert.deepEqual(planPushes([], 100, 10), []);
+    assert.throws(() => planPushes([1], 0, 10), RangeError);
+    assert.throws(() => planPushes([1], 100, 1.5), RangeError);
+  });
 });
 
 describe('arrangeBatches order with any characters', () => {
