@@ -191,6 +191,11 @@ export interface PrepareEpochInput {
   release: ReleaseBlock;
   submissionWindowSeconds: number;
   headFloor?: number;
+  /**
+   * Epoch runs of 0.8.0 on: once stored, also send the epoch (relayer, then finalizer) in the
+   * same activity; a send that fails there is left to `submitEpoch` (`sent: false`).
+   */
+  send?: boolean;
 }
 
 /** The blocks of an epoch's submission window, and what ended it. */
@@ -202,7 +207,8 @@ export interface EpochWindow {
 }
 
 export type PreparedEpoch =
-  | ({ kind: 'prepared'; window: EpochWindow } & PreparedBatches)
+  /** `sent`: asked to `send`, it did (the relayer knows the batch count, the finalizer has every batch). */
+  | ({ kind: 'prepared'; window: EpochWindow; sent?: boolean } & PreparedBatches)
   /** The release block left the chain, and the release is now in another block: the window starts there. */
   | { kind: 'rebased'; release: ReleaseBlock }
   /** The release block left the chain and no canonical block holds the release. */

@@ -14,9 +14,18 @@ const tracer = trace.getTracer('seqflow');
  * starts no trace of its own. The span ends when `fn` settles; a throw sets status ERROR with the
  * error's message (callers' messages carry no secrets: see domain/redact.ts).
  */
-export async function clientSpan<T>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+export function clientSpan<T>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+  return activeSpan(SpanKind.CLIENT, name, attributes, fn);
+}
+
+/** As clientSpan, for a step of seqflow's own that makes several calls (an INTERNAL span). */
+export function internalSpan<T>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+  return activeSpan(SpanKind.INTERNAL, name, attributes, fn);
+}
+
+async function activeSpan<T>(kind: SpanKind, name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
   if (trace.getActiveSpan() === undefined) return fn(undefined);
-  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {

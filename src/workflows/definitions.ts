@@ -36,6 +36,12 @@ export const EPOCH_WORKFLOW_PATCH = 'epoch-workflow';
  */
 export const BOUNDED_MARKET_RUN_PATCH = 'bounded-market-run';
 /**
+ * Epoch runs from 0.8.0 on ask `prepareEpoch` to send the epoch once stored (one Temporal hop less
+ * from the window's close to the finalizer), and run `submitEpoch` only if that send failed; runs
+ * started before always run `submitEpoch`.
+ */
+export const SEND_WITH_PREPARATION_PATCH = 'send-with-preparation';
+/**
  * A market run's history bound, in events (about 20 epochs, or 17 hours idle). A worker that
  * takes over a market (its worker died, or its cache evicted it) replays the whole run before the
  * market goes on, about 0.5 ms of its one workflow thread per event. With runs of up to 1,843

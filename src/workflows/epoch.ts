@@ -22,17 +22,19 @@ import {
 import type { BatchPreparationInput, BatchSubmissionInput, EpochOutcome, EpochWindow, OrphanedEpoch, PreparedBatches, PreparedEpoch, ReleaseBlock } from '../domain/types.js';
 import { msUntilWindowCloses } from '../domain/window.js';
 import { getChainHead, prepareBatches, prepareEpoch, pushBatchesToFinalizer, resolveCurrentDay, submitBatchSize, submitEpoch } from './activity-stubs.js';
-import { CHAIN_TIME_WINDOW_PATCH, SEARCH_ATTRIBUTES_PATCH, batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
+import { CHAIN_TIME_WINDOW_PATCH, SEARCH_ATTRIBUTES_PATCH, SEND_WITH_PREPARATION_PATCH, batchSubmissionWorkflowId, epochClosedSignal, type EpochClosed } from './definitions.js';
 import { showAttributes, showSendOutcome, submissionStartOptions } from './search-attributes.js';
 
 /**
  * One epoch, from its release to its last finalizer push (0.6.0 on): a durable timer to the
  * window's end on the release block's clock, `prepareEpoch` (closes the window on chain time,
- * counts and stores the batches; rebased or orphaned if the release moved or left the chain),
- * then `submitEpoch` (relayer, then finalizer). Reports its outcome to the market whatever it is.
+ * counts and stores the batches; rebased or orphaned if the release moved or left the chain; from
+ * 0.8.0 on also sends the epoch), then `submitEpoch` (relayer, then finalizer) unless it was sent.
+ * Reports its outcome to the market whatever it is.
  */
 export async function epochWorkflow(input: BatchPreparationInput): Promise<EpochOutcome | OrphanedEpoch> {
   let outcome: EpochClosed['outcome'] = { status: 'failed', error: 'cancelled' };
+  const sendWithPreparation = patched(SEND_WITH_PREPARATION_PATCH);
   try {
     const day = input.day ?? (await resolveCurrentDay(input.market));
     // Only a hand-made start could lack it: markets always pass the release's block hash.
@@ -50,6 +52,7 @@ export async function epochWorkflow(input: BatchPreparationInput): Promise<Epoch
         release,
         submissionWindowSeconds: input.submissionWindowSeconds,
         ...(input.headFloor === undefined ? {} : { headFloor: input.headFloor }),
+        ...(sendWithPreparation ? { send: true } : {}),
       });
       if (closed.kind === 'rebased') {
         release = closed.release;
@@ -63,8 +66,11 @@ export async function epochWorkflow(input: BatchPreparationInput): Promise<Epoch
       prepared = closed;
       break;
     }
-    showAttributes({ status: 'submitting' });
-    await submitEpoch({ market: input.market, epochId: input.epochId, batchCount: prepared.batchCount, releaseBlockTimestamp: release.timestamp });
+    if (!prepared.sent) {
+      // Sent by an activity of its own, retried until it is (visible as `submitting`).
+      showAttributes({ status: 'submitting' });
+      await submitEpoch({ market: input.market, epochId: input.epochId, batchCount: prepared.batchCount, releaseBlockTimestamp: release.timestamp });
+    }
     const result: EpochOutcome = {
       epochId: input.epochId,
       batchCount: prepared.batchCount,

@@ -9,17 +9,20 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { toBeHex } from 'ethers';
 import { createBatchActivities } from '../../src/activities/batches.js';
+import { createRelayerActivities } from '../../src/activities/relayer.js';
+import { createSubmitActivities } from '../../src/activities/submit.js';
 import { ChainClient, RejectedRpcAnswer } from '../../src/chain/rpc.js';
 import * as keys from '../../src/domain/keys.js';
 import { createContractReader } from '../../src/activities/chain.js';
 import { AdaptiveRange } from '../../src/follower/range.js';
 import type { PrepareEpochInput, ReleaseBlock } from '../../src/domain/types.js';
-import { startActivity } from '../support/activity-env.js';
+import { failure, startActivity } from '../support/activity-env.js';
 import { waitFor } from '../../devstack/process.js';
 import type { TestChain } from '../../devstack/chain.js';
 import { fileRawKey, fileSubmission } from '../../devstack/dequeuer.js';
 import type { RedisServer } from '../../devstack/redis.js';
 import type { RpcProxy } from '../../devstack/rpc-proxy.js';
+import { startRelayer, type RelayerStandIn } from '../../devstack/relayer.js';
 import { startProxiedChain, type ProxiedChain } from '../support/proxied-chain.js';
 
 const CONFIRMATIONS = 2;
@@ -31,11 +34,15 @@ let redis: RedisServer | undefined;
 let proxy: RpcProxy | undefined;
 let testChain: TestChain;
 let activities: ReturnType<typeof createBatchActivities>;
+let relayer: RelayerStandIn | undefined;
 let A: string;
+
+const RELAYER_TOKEN = 'window-test-token';
 
 before(async () => {
   stack = await startProxiedChain(1);
   ({ redis, proxy, chain: testChain } = stack);
+  relayer = await startRelayer(RELAYER_TOKEN);
   [A] = testChain.markets as [string];
   activities = createBatchActivities({
     chain: new ChainClient([proxy.url]),
@@ -49,7 +56,7 @@ before(async () => {
 beforeEach(() => proxy?.clear());
 
 after(async () => {
-  await stack?.stop();
+  await Promise.all([stack?.stop(), relayer?.stop()]);
 });
 
 const latestTimestamp = async () => Number(((await testChain.provider.send('eth_getBlockByNumber', ['latest', false])) as { timestamp: string }).timestamp);
@@ -359,4 +366,70 @@ test('an epoch prepared after its window closed (a catch-up) is not drafted: col
   const run = start(input(epochId, release));
   assert.ok((await run.result).kind === 'prepared');
   assert.equal(draftOutcome(run), 'none');
+});
+
+/** prepareEpoch as the worker composes it: the batch activities, and the sending after them (submit.ts). */
+const sending = () => createSubmitActivities({ ...activities, ...createRelayerActivities({ redis: redis!.client, relayer: { url: relayer!.url, authToken: RELAYER_TOKEN, timeoutMs: 5000 } }) });
+const toldRelayer = (epochId: number) => relayer!.requests.filter((r) => r.json.epochID === epochId);
+const queued = async (epochId: number) =>
+  (await redis!.client.lrange(keys.finalizerQueue, 0, -1)).map((m) => JSON.parse(m) as { EpochID: number; BatchID: number }).filter((m) => m.EpochID === epochId).map((m) => m.BatchID).reverse();
+
+test('asked to send (epoch runs of 0.8.0 on): the epoch is stored and sent in the same activity, the relayer told once and every batch pushed once, also when it runs again', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  for (const [i, p] of ['p1:0x1:NS', 'p2:0x1:NS', 'p3:0x1:NS'].entries()) await file(epochId, p, i + 1, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  const run = startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() });
+  const prepared = await run.result;
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual([prepared.batchCount, prepared.storedNow, prepared.sent], [2, true, true]);
+  assert.deepEqual(toldRelayer(epochId).map((r) => [r.status, r.json.batchSize]), [[200, 2]]);
+  assert.deepEqual(await queued(epochId), [1, 2]);
+  assert.ok(run.logs.some((l) => l.message === 'epoch batched'), "the epoch's one info line");
+  // A retry of the activity (its worker killed after the send): the same result, nothing sent twice.
+  const again = await startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() }).result;
+  assert.deepEqual(again, { ...prepared, storedNow: false });
+  assert.equal(toldRelayer(epochId).length, 1);
+  assert.deepEqual(await queued(epochId), [1, 2]);
+});
+
+test('asked to send, with the relayer failing: the epoch is stored and the preparation succeeds, not sent (sent: false), nothing pushed; left to submitEpoch', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  relayer!.failNext('/submitBatchSize', [503]);
+  const run = startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() });
+  const prepared = await run.result;
+  assert.ok(prepared.kind === 'prepared');
+  assert.deepEqual([prepared.batchCount, prepared.storedNow, prepared.sent], [1, true, false]);
+  assert.equal(await redis!.client.get(keys.batchCount(A.toLowerCase(), String(epochId))), '1', 'stored');
+  assert.deepEqual(toldRelayer(epochId).map((r) => r.status), [503]);
+  assert.deepEqual(await queued(epochId), [], 'nothing pushed before the relayer knows the batch count');
+  assert.ok(run.logs.some((l) => l.message === 'epoch not sent with its preparation: submitEpoch sends it' && /HTTP 503/.test(String(l.meta?.error))));
+  assert.deepEqual(await startActivity(sending().submitEpoch, [{ market: A, epochId: String(epochId), batchCount: 1, releaseBlockTimestamp: t }]).result, { sentNow: true, pushedNow: 1 });
+  assert.deepEqual(await queued(epochId), [1]);
+});
+
+test('asked to send, refused by the relayer (HTTP 422): the preparation fails, not retried, as submitEpoch would; the epoch stays stored, nothing pushed', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  relayer!.failNext('/submitBatchSize', [422]);
+  await assert.rejects(startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() }).result, failure({ nonRetryable: true, type: 'RelayerRejected', message: /HTTP 422/ }));
+  assert.equal(await redis!.client.get(keys.batchCount(A.toLowerCase(), String(epochId))), '1', 'stored');
+  assert.deepEqual(await queued(epochId), []);
+});
+
+test('not asked to send (epoch runs from before 0.8.0): stored only, as before', async () => {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  await mineAt(t + WINDOW + 1);
+  const prepared = await startActivity(sending().prepareEpoch, [input(epochId, release)], { scheduledTimestampMs: Date.now() }).result;
+  assert.ok(prepared.kind === 'prepared');
+  assert.equal('sent' in prepared, false);
+  assert.deepEqual(toldRelayer(epochId), []);
+  assert.deepEqual(await queued(epochId), []);
 });

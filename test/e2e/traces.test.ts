@@ -183,8 +183,14 @@ test('each epoch is one trace, one tree from its release to its last finalizer p
     const byStart = (a: ReceivedSpan, b: ReceivedSpan) => (a.startNs < b.startNs ? -1 : 1);
     const posts = spans.filter((s) => s.name === 'POST /submitBatchSize').sort(byStart);
     assert.deepEqual(posts.map((s) => s.attributes['http.response.status_code']), rel === first ? [200] : [500, 200], what);
+    // Sent by prepareEpoch's `send epoch` step (0.8.0 on); when its relayer call failed, by a submitEpoch attempt.
     const relayerAttempts = spans.filter((s) => posts.some((p) => p.parentSpanId === s.spanId)).sort(byStart);
-    assert.deepEqual(relayerAttempts.map((s) => s.status.code), rel === first ? [1] : [2, 1], `${what}: the relayer activity's attempts (ERROR, then OK)`);
+    assert.deepEqual(
+      relayerAttempts.map((s) => [s.name, s.status.code]),
+      rel === first ? [['send epoch', 0]] : [['send epoch', 2], ['RunActivity:submitEpoch', 1]],
+      `${what}: the sending's attempts (UNSET or OK, or ERROR then OK)`,
+    );
+    assert.ok(prepare.includes(relayerAttempts[0]!.parentSpanId!), `${what}: the send under a prepareEpoch attempt`);
 
     // Release to last push: the root starts no later than the release (the release block's time on a
     // chain whose clock is not ahead of ours) and ends no earlier than anything in it.

@@ -132,6 +132,20 @@ test('fixtures cover the bounded market runs of 0.7.0: market runs from it carry
   assert.ok(older.length > 0 && !older.some((f) => patchIdsOf(f.fixture).includes('bounded-market-run')), 'and runs from before it, replayed without');
 });
 
+test('fixtures cover the sending with the preparation of 0.8.0: epoch runs from it carry the send-with-preparation patch and run submitEpoch only after a failed send; runs from before always run it', () => {
+  const scheduled = (f: HistoryFixture) =>
+    ((f.history as { events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }> }).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  const batched = fixtures.filter((f) => f.fixture.workflowType === 'epochWorkflow' && JSON.stringify(payloadsOf(f.fixture.history)).includes('"batchCount":'));
+  const current = batched.filter((f) => versionOf(f.file) >= '0.8.0');
+  assert.ok(current.length > 0 && current.every((f) => patchIdsOf(f.fixture).includes('send-with-preparation')), 'batched epoch runs of 0.8.0, each with the patch');
+  const sentWith = current.filter((f) => !scheduled(f.fixture).includes('submitEpoch'));
+  assert.ok(sentWith.length > 0 && sentWith.every((f) => JSON.stringify(payloadsOf(f.fixture.history)).includes('"sent":true')), 'epochs sent by prepareEpoch, without submitEpoch');
+  const sentAfter = current.filter((f) => scheduled(f.fixture).includes('submitEpoch'));
+  assert.ok(sentAfter.length > 0 && sentAfter.every((f) => JSON.stringify(payloadsOf(f.fixture.history)).includes('"sent":false')), 'and epochs whose send failed there, sent by submitEpoch');
+  const older = batched.filter((f) => versionOf(f.file) < '0.8.0');
+  assert.ok(older.length > 0 && older.every((f) => !patchIdsOf(f.fixture).includes('send-with-preparation') && scheduled(f.fixture).includes('submitEpoch')), 'runs from before it, replayed with submitEpoch');
+});
+
 for (const { file, fixture } of fixtures) {
   test(`replays ${file}`, async () => {
     await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, fixture.history, fixture.workflowId);
