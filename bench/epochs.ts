@@ -79,12 +79,16 @@ function describeSteps(runs: readonly RunHistory[], ends: ReadonlyMap<string, Ep
     if (end.lastBatchMs !== null) offsets.lastPush.push(end.lastBatchMs - end.windowEndMs);
   }
   const signed = (x: number) => (x >= 0 ? `+${Math.round(x)}` : String(Math.round(x)));
+  const epochs = offsets.timerFired.length;
   return (Object.entries(offsets) as Array<[string, number[]]>)
+    // submitEpoch runs only for an epoch that prepareEpoch could not send (0.8.0 on).
+    .filter(([step, values]) => values.length > 0 || !step.startsWith('submit'))
     .map(([step, values]) => {
       const s = spread(values);
-      return `${step} p50 ${signed(s.p50)} / p99 ${signed(s.p99)} ms`;
+      const some = step.startsWith('submit') && values.length < epochs ? ` (${values.length} of ${epochs} epochs)` : '';
+      return `${step} p50 ${signed(s.p50)} / p99 ${signed(s.p99)} ms${some}`;
     })
-    .join(', ') + ' after the window\'s end';
+    .join(', ') + ` after the window's end${offsets.submitStarted.length === 0 ? '; no epoch needed submitEpoch' : ''}`;
 }
 
 export async function benchEpochs(report: Report): Promise<void> {
