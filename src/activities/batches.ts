@@ -163,30 +163,19 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ApplicationFailure.nonRetryable(`chunk ${chunk} of the plan of epoch ${epochId} is gone from Redis before it was applied: its batches and counts cannot be stored`, 'EpochPlanMissing');
 
   /**
-   * Applies every chunk of the committed `plan` not applied yet, in order, each in one script
-   * that also marks it applied (so a chunk is applied once whoever runs it, and a crash between
-   * two loses nothing). `written` are the plan's chunks when this attempt wrote them; otherwise
-   * they are read from Redis. Returns true when this attempt applied the last chunk, the one
-   * that sets the batch count and the guard.
+   * Applies every chunk of the committed `plan` not applied yet, each in one script that also
+   * marks it applied (so a chunk is applied once whoever runs it, and a crash between two loses
+   * nothing). `written` are the plan's chunks when this attempt wrote them: then all but the last
+   * go out in one round trip, and the last (the one that sets the batch count and the guard) once
+   * they are applied. Otherwise the chunks are read from Redis and applied one at a time. Returns
+   * true when this attempt applied the last chunk.
    */
   async function applyPlan(market: string, epochId: string, plan: EpochPlan, written?: readonly PlanChunk[]): Promise<boolean> {
     const appliedKey = keys.epochChunksApplied(market, epochId);
-    const applied = new Set(written ? [] : await readingKey(appliedKey, redis.smembers(appliedKey)));
-    let completedNow = false;
-    for (let i = 0; i < plan.chunkCount; i++) {
-      if (applied.has(String(i))) continue;
-      const chunkKey = keys.epochPlanChunk(market, epochId, plan.planId, i);
-      let chunk = written?.[i];
-      if (!chunk) {
-        const json = await readingKey(chunkKey, redis.hget(chunkKey, 'plan'));
-        // Applied chunks are deleted: a concurrent attempt may have applied this one since.
-        if (json === null && (await redis.sismember(appliedKey, String(i)))) continue;
-        if (json === null) throw planGone(epochId, i);
-        chunk = JSON.parse(json) as PlanChunk;
-      }
+    const apply = async (i: number, chunk: PlanChunk): Promise<boolean> => {
       const status = await scripts.applyEpochChunk({
         appliedSetKey: appliedKey,
-        chunkKey,
+        chunkKey: keys.epochPlanChunk(market, epochId, plan.planId, i),
         chunk: i,
         chunkCount: plan.chunkCount,
         guardKey: keys.epochBatchesStored(market, epochId),
@@ -201,7 +190,23 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         slotIncrements: chunk.slots.map(([slotId, by]) => ({ key: keys.slotSubmissions(market, plan.day, slotId), by })),
       });
       if (status === 'gone') throw planGone(epochId, i);
-      if (status === 'completed') completedNow = true;
+      return status === 'completed';
+    };
+    if (written) {
+      const completed = await Promise.all(written.slice(0, -1).map((chunk, i) => apply(i, chunk)));
+      Context.current().heartbeat();
+      return (await apply(written.length - 1, written.at(-1)!)) || completed.includes(true);
+    }
+    const applied = new Set(await readingKey(appliedKey, redis.smembers(appliedKey)));
+    let completedNow = false;
+    for (let i = 0; i < plan.chunkCount; i++) {
+      if (applied.has(String(i))) continue;
+      const chunkKey = keys.epochPlanChunk(market, epochId, plan.planId, i);
+      const json = await readingKey(chunkKey, redis.hget(chunkKey, 'plan'));
+      // Applied chunks are deleted: a concurrent attempt may have applied this one since.
+      if (json === null && (await redis.sismember(appliedKey, String(i)))) continue;
+      if (json === null) throw planGone(epochId, i);
+      if (await apply(i, JSON.parse(json) as PlanChunk)) completedNow = true;
       Context.current().heartbeat();
     }
     return completedNow;
