@@ -22,7 +22,7 @@ import { STARTUP_WAIT_MS } from './startup.js';
 export const REDIS_ACL_RULES = [
   'resetkeys', 'resetchannels', '-@all',
   '+info', '+select', '+multi', '+exec', '+eval',
-  '+get', '+set', '+mget', '+del', '+exists', '+type', '+expire', '+incrby',
+  '+get', '+strlen', '+set', '+mget', '+del', '+exists', '+type', '+expire', '+incrby',
   '+sadd', '+smembers', '+scard', '+sscan', '+sismember', '+lpush',
   '+hset', '+hget', '+hmget', '+hgetall', '+zadd', '+zrangebyscore', '+zremrangebyscore',
   '~seqflow:*', '~finalizerQueue', '~attestorQueue', '~BlockHashByNumberKey.*',
