@@ -16,7 +16,7 @@ import type { BatchSubmissionInput, EpochWindow, PrepareBatchesInput, PreparedBa
 import type { EpochMetrics } from '../metrics/metrics.js';
 import type { AdaptiveRange } from '../follower/range.js';
 import { closeWindow, type ClosedWindow, type HeadSource, type WindowSettings } from '../follower/window.js';
-import { createRedisScripts, readingKey } from './redis-scripts.js';
+import { createRedisScripts, namingWrongType, readingKey } from './redis-scripts.js';
 
 /**
  * How much Redis work one command, script or round trip of these activities may do. The
@@ -115,15 +115,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
    */
   async function collectSubmissionKeys(market: string, epochId: string, headers: readonly string[]): Promise<{ union: Set<string>; sizes: number[] }> {
     const sets = headers.map((header) => keys.snapshotCollector(market, epochId, header));
-    const sizes: number[] = [];
-    for (let i = 0; i < sets.length; i += CHUNK) {
-      const pipeline = redis.pipeline();
-      for (const set of sets.slice(i, i + CHUNK)) pipeline.scard(set);
-      for (const [err, size] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        sizes.push(size as number);
-      }
-    }
+    const sizes = await headerSetSizes(sets);
     const union = new Set<string>();
     const { whole, scanned } = planHeaderReads(sizes, limits.membersPerRead);
     for (const trip of whole) {
@@ -148,12 +140,26 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     return { union, sizes };
   }
 
+  /** SCARD of each of these header sets, CHUNK sets per round trip. */
+  async function headerSetSizes(sets: readonly string[]): Promise<number[]> {
+    const sizes: number[] = [];
+    for (let i = 0; i < sets.length; i += CHUNK) {
+      const pipeline = redis.pipeline();
+      for (const set of sets.slice(i, i + CHUNK)) pipeline.scard(set);
+      for (const [err, size] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        sizes.push(size as number);
+      }
+    }
+    return sizes;
+  }
+
   /** The byte lengths of these batch keys (STRLEN, one round trip; 0 for a key that is gone); a key of another type is named in the error. */
   async function batchSizes(batchKeys: readonly string[]): Promise<number[]> {
     const pipeline = redis.pipeline();
     for (const key of batchKeys) pipeline.strlen(key);
     return ((await pipeline.exec()) ?? []).map(([err, size], i) => {
-      if (err) throw err.message.startsWith('WRONGTYPE') ? new Error(`WRONGTYPE ${batchKeys[i]} holds a value of another type: ${err.message}`) : err;
+      if (err) throw namingWrongType(batchKeys[i]!, err);
       return size as number;
     });
   }
@@ -262,18 +268,10 @@ export function createBatchActivities(deps: BatchActivityDeps) {
    * the same size holds the same members.
    */
   async function draftHolds(market: string, epochId: string, draft: EpochDraft, hashes: readonly string[]): Promise<boolean> {
-    const drafted = new Map(draft.hashes.map((hash, i) => [hash, draft.sizes[i]!]));
     if (draft.hashes.some((hash) => !hashes.includes(hash))) return false;
-    for (let i = 0; i < hashes.length; i += CHUNK) {
-      const slice = hashes.slice(i, i + CHUNK);
-      const pipeline = redis.pipeline();
-      for (const hash of slice) pipeline.scard(keys.snapshotCollector(market.toLowerCase(), epochId, hash));
-      for (const [j, [err, size]] of ((await pipeline.exec()) ?? []).entries()) {
-        if (err) throw err;
-        if (size !== (drafted.get(slice[j]!) ?? 0)) return false;
-      }
-    }
-    return true;
+    const drafted = new Map(draft.hashes.map((hash, i) => [hash, draft.sizes[i]!]));
+    const sizes = await headerSetSizes(hashes.map((hash) => keys.snapshotCollector(market.toLowerCase(), epochId, hash)));
+    return hashes.every((hash, i) => sizes[i] === (drafted.get(hash) ?? 0));
   }
 
   /** Deletes a draft's chunks (a draft that was not committed). */
@@ -441,7 +439,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         const sizes = await batchSizes(batches.map((b) => b.key));
         // All of this slice's scripts in one round trip: each pushes only once the one before it has.
         const ranges = planPushes(sizes, limits.pushBytes, BATCHES_PER_PUSH);
-        const done = await Promise.all(ranges.map(([start, end]) => scripts.pushBatchRange(guardKey, keys.finalizerQueue, keys.GUARD_TTL_SECONDS, start === 0 ? (first === 1 ? '' : String(first - 1)) : batches[start - 1]!.member, batches.slice(start, end))));
+        // Each script names the batch before its first (BatchID first + start - 1; none before batch 1).
+        const done = await Promise.all(ranges.map(([start, end]) => scripts.pushBatchRange(guardKey, keys.finalizerQueue, keys.GUARD_TTL_SECONDS, first + start === 1 ? '' : String(first + start - 1), batches.slice(start, end))));
         const missing = done.flatMap((d) => ('missing' in d ? d.missing : []));
         // Expired batches can only be ones already pushed, unless the epoch sat for a day.
         if (missing.length > 0) throw ApplicationFailure.nonRetryable(`batches ${missing.join(', ')} of epoch ${input.epochId} are gone from Redis`, 'BatchesMissing');

@@ -11,13 +11,18 @@
  */
 import type { Redis } from 'ioredis';
 
-/** A read of `key`: a WRONGTYPE error names the key (Redis's own message does not). */
+/** The error of a command on `key`, a WRONGTYPE one naming the key (Redis's own message does not), in place. */
+export function namingWrongType(key: string, err: unknown): unknown {
+  if (err instanceof Error && err.message.startsWith('WRONGTYPE')) err.message = `WRONGTYPE ${key} holds a value of another type: ${err.message}`;
+  return err;
+}
+
+/** A read of `key`: a WRONGTYPE error names the key. */
 export async function readingKey<T>(key: string, read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (err) {
-    if (err instanceof Error && err.message.startsWith('WRONGTYPE')) err.message = `WRONGTYPE ${key} holds a value of another type: ${err.message}`;
-    throw err;
+    throw namingWrongType(key, err);
   }
 }
 
