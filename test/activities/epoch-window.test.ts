@@ -288,6 +288,20 @@ async function startDrafted(epochId: number, release: ReleaseBlock) {
   return run;
 }
 
+/** An epoch released now with p1's submission (slot 1) under its release block, its preparation started and its draft written; `t` is the release block's timestamp. */
+async function draftedEpoch() {
+  const t = (await latestTimestamp()) + 1;
+  const { epochId, release } = await releaseAt(t);
+  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  return { t, epochId, release, run: await startDrafted(epochId, release) };
+}
+
+/** Mines the block that closes the window of a release at `t`, and waits for the preparation's result. */
+async function closeWindowOf<R>(t: number, run: { result: Promise<R> }): Promise<R> {
+  await mineAt(t + WINDOW + 1);
+  return run.result;
+}
+
 const draftOutcome = (run: { logs: Array<{ message: string; meta?: Record<string, unknown> }> }) => run.logs.find((l) => l.message === 'epoch window closed')?.meta?.draft;
 
 test('the epoch is drafted while the window is open and committed at its close when no header set changed: the same result as collected after the close', async () => {
@@ -312,13 +326,9 @@ test('the epoch is drafted while the window is open and committed at its close w
 });
 
 test('a submission filed into a drafted header set before the close: the draft is discarded and the epoch collected again, the submission counted', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
-  const run = await startDrafted(epochId, release);
+  const { t, epochId, release, run } = await draftedEpoch();
   await file(epochId, 'p2:0x1:NS', 2, release.blockHash);
-  await mineAt(t + WINDOW + 1);
-  const prepared = await run.result;
+  const prepared = await closeWindowOf(t, run);
   assert.equal(draftOutcome(run), 'stale');
   assert.ok(prepared.kind === 'prepared');
   assert.deepEqual([prepared.submissionCount, prepared.batchCount], [2, 1]);
@@ -327,14 +337,10 @@ test('a submission filed into a drafted header set before the close: the draft i
 });
 
 test('a submission under a block mined into the window after the draft: the draft is discarded, the submission counted', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
-  const run = await startDrafted(epochId, release);
+  const { t, epochId, run } = await draftedEpoch();
   const later = await mineAt(t + WINDOW);
   await file(epochId, 'p2:0x1:NS', 2, later.blockHash);
-  await mineAt(t + WINDOW + 1);
-  const prepared = await run.result;
+  const prepared = await closeWindowOf(t, run);
   assert.equal(draftOutcome(run), 'stale');
   assert.ok(prepared.kind === 'prepared');
   assert.deepEqual([prepared.window.toBlock, prepared.submissionCount], [later.blockNumber, 2]);
@@ -358,11 +364,17 @@ test('a drafted block that left the chain before the close: the draft is discard
   assert.equal(await redis!.client.get(keys.slotSubmissions(A.toLowerCase(), `d${epochId}`, '2')), null, 'the orphaned block\'s submission is not counted');
 });
 
-test('an epoch prepared after its window closed (a catch-up) is not drafted: collected once', async () => {
+/** An epoch released now with these projects' submissions (slots 1, 2, …) under its release block, its window closed by the next block. */
+async function closedEpoch(projects = ['p1:0x1:NS']) {
   const t = (await latestTimestamp()) + 1;
   const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
+  for (const [i, p] of projects.entries()) await file(epochId, p, i + 1, release.blockHash);
   await mineAt(t + WINDOW + 1);
+  return { t, epochId, release };
+}
+
+test('an epoch prepared after its window closed (a catch-up) is not drafted: collected once', async () => {
+  const { epochId, release } = await closedEpoch();
   const run = start(input(epochId, release));
   assert.ok((await run.result).kind === 'prepared');
   assert.equal(draftOutcome(run), 'none');
@@ -375,10 +387,7 @@ const queued = async (epochId: number) =>
   (await redis!.client.lrange(keys.finalizerQueue, 0, -1)).map((m) => JSON.parse(m) as { EpochID: number; BatchID: number }).filter((m) => m.EpochID === epochId).map((m) => m.BatchID).reverse();
 
 test('asked to send (epoch runs of 0.8.0 on): the epoch is stored and sent in the same activity, the relayer told once and every batch pushed once, also when it runs again', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  for (const [i, p] of ['p1:0x1:NS', 'p2:0x1:NS', 'p3:0x1:NS'].entries()) await file(epochId, p, i + 1, release.blockHash);
-  await mineAt(t + WINDOW + 1);
+  const { epochId, release } = await closedEpoch(['p1:0x1:NS', 'p2:0x1:NS', 'p3:0x1:NS']);
   const run = startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() });
   const prepared = await run.result;
   assert.ok(prepared.kind === 'prepared');
@@ -394,10 +403,7 @@ test('asked to send (epoch runs of 0.8.0 on): the epoch is stored and sent in th
 });
 
 test('asked to send, with the relayer failing: the epoch is stored and the preparation succeeds, not sent (sent: false), nothing pushed; left to submitEpoch', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
-  await mineAt(t + WINDOW + 1);
+  const { t, epochId, release } = await closedEpoch();
   relayer!.failNext('/submitBatchSize', [503]);
   const run = startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() });
   const prepared = await run.result;
@@ -412,10 +418,7 @@ test('asked to send, with the relayer failing: the epoch is stored and the prepa
 });
 
 test('asked to send, refused by the relayer (HTTP 422): the preparation fails, not retried, as submitEpoch would; the epoch stays stored, nothing pushed', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
-  await mineAt(t + WINDOW + 1);
+  const { epochId, release } = await closedEpoch();
   relayer!.failNext('/submitBatchSize', [422]);
   await assert.rejects(startActivity(sending().prepareEpoch, [input(epochId, release, { send: true })], { scheduledTimestampMs: Date.now() }).result, failure({ nonRetryable: true, type: 'RelayerRejected', message: /HTTP 422/ }));
   assert.equal(await redis!.client.get(keys.batchCount(A.toLowerCase(), String(epochId))), '1', 'stored');
@@ -423,10 +426,7 @@ test('asked to send, refused by the relayer (HTTP 422): the preparation fails, n
 });
 
 test('not asked to send (epoch runs from before 0.8.0): stored only, as before', async () => {
-  const t = (await latestTimestamp()) + 1;
-  const { epochId, release } = await releaseAt(t);
-  await file(epochId, 'p1:0x1:NS', 1, release.blockHash);
-  await mineAt(t + WINDOW + 1);
+  const { epochId, release } = await closedEpoch();
   const prepared = await startActivity(sending().prepareEpoch, [input(epochId, release)], { scheduledTimestampMs: Date.now() }).result;
   assert.ok(prepared.kind === 'prepared');
   assert.equal('sent' in prepared, false);
